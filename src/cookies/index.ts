@@ -1,0 +1,13 @@
+export { CookieNotFound } from './cookie-not-found.js';
+export { type DeleteCookieOptions, deleteCookie } from './delete-cookie.js';
+export { parseCookie } from './parse-cookie.js';
+export { type CookieOptions, type SameSite, serializeCookie } from './serialize-cookie.js';
+export {
+  type GetSignedCookieOptions,
+  getSignedCookie,
+  readSignedCookie,
+  type SignCookieValueOptions,
+  type SignedCookieOptions,
+  setSignedCookie,
+  signCookieValue,
+} from './signed-cookie.js';

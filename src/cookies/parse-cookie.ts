@@ -1,0 +1,114 @@
+/**
+ * Parses a `Cookie` request header into a name-to-value record, exactly as Django's `parse_cookie`.
+ *
+ * The header is split on `;`, each chunk at its first `=` (a chunk with no `=` has the name `''`,
+ * after Mozilla bug 169091), and both sides are stripped of Python whitespace; chunks that end up
+ * with an empty name and an empty value are skipped. **When a name repeats, the last value wins**
+ * (Django's rule; the `cookie` package's `parse` keeps the first). A value wrapped in double quotes
+ * is unquoted with the rules of Python's `http.cookies._unquote`: `\"` and `\\` become the escaped
+ * character and a 3-digit octal escape (`\351`) becomes the Latin-1 character of that byte, with no
+ * UTF-8 decoding (`"\303\251"` gives `Ã©`). A value with an unbalanced quote is kept as it is, and
+ * values are never percent-decoded.
+ *
+ * The function is total: it never throws (a missing or non-string header gives an empty record),
+ * runs in time linear in the header length, and accepts header strings as Node.js gives them (each
+ * byte one Latin-1 character, so invalid UTF-8 is harmless). The result has a `null` prototype, so
+ * a cookie named `__proto__` or `constructor` is an ordinary entry and cannot pollute prototypes.
+ *
+ * @param header - the raw `Cookie` header value, or `undefined`/`null` when the request has none.
+ * @returns a record with a `null` prototype mapping each cookie name to its value.
+ * @see https://github.com/django/django/blob/stable/5.2.x/django/http/cookie.py
+ */
+export function parseCookie(header: string | undefined | null): Record<string, string> {
+  const cookies: Record<string, string> = Object.create(null);
+  if (typeof header !== 'string') return cookies;
+  const length = header.length;
+  // The position of the next '=' is remembered across chunks: searching for it afresh in every
+  // chunk would rescan the rest of the header each time (quadratic on a header like ";;;;...=").
+  let nextEquals = header.indexOf('=');
+  let start = 0;
+  while (start <= length) {
+    let end = header.indexOf(';', start);
+    if (end === -1) end = length;
+    if (nextEquals !== -1 && nextEquals < start) nextEquals = header.indexOf('=', start);
+    let name = '';
+    let value: string;
+    if (nextEquals !== -1 && nextEquals < end) {
+      name = stripPythonWhitespace(header.slice(start, nextEquals));
+      value = stripPythonWhitespace(header.slice(nextEquals + 1, end));
+    } else {
+      value = stripPythonWhitespace(header.slice(start, end));
+    }
+    if (name !== '' || value !== '') cookies[name] = unquote(value);
+    start = end + 1;
+  }
+  return cookies;
+}
+
+/** Python's `str.strip()`: removes the characters for which `str.isspace()` is true (not JS `trim`). */
+function stripPythonWhitespace(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isPythonWhitespace(text.charCodeAt(start))) start++;
+  while (end > start && isPythonWhitespace(text.charCodeAt(end - 1))) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+function isPythonWhitespace(code: number): boolean {
+  // JS `trim` differs: it strips U+FEFF and keeps U+001C..U+001F and U+0085.
+  if (code <= 0x20) return code === 0x20 || (code >= 0x09 && code <= 0x0d) || code >= 0x1c;
+  if (code < 0x85) return false;
+  return (
+    code === 0x85 ||
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000
+  );
+}
+
+/**
+ * Python's `http.cookies._unquote`, scanned once from left to right: a backslash followed by
+ * `[0-3][0-7][0-7]` is that byte as a Latin-1 character; a backslash followed by any character but a
+ * newline is that character; any other backslash stays.
+ */
+function unquote(value: string): string {
+  const last = value.length - 1;
+  if (last < 1 || value.charCodeAt(0) !== 0x22 || value.charCodeAt(last) !== 0x22) return value;
+  const inner = value.slice(1, last);
+  let backslash = inner.indexOf('\\');
+  if (backslash === -1) return inner;
+  const parts: string[] = [];
+  let copied = 0;
+  while (backslash !== -1) {
+    parts.push(inner.slice(copied, backslash));
+    const octal = octalByte(inner, backslash + 1);
+    if (octal !== -1) {
+      parts.push(String.fromCharCode(octal));
+      copied = backslash + 4;
+    } else if (backslash + 1 < inner.length && inner.charCodeAt(backslash + 1) !== 0x0a) {
+      parts.push(inner.charAt(backslash + 1));
+      copied = backslash + 2;
+    } else {
+      parts.push('\\');
+      copied = backslash + 1;
+    }
+    backslash = inner.indexOf('\\', copied);
+  }
+  parts.push(inner.slice(copied));
+  return parts.join('');
+}
+
+/** The byte written as three octal digits `[0-3][0-7][0-7]` at `index`, or -1. */
+function octalByte(text: string, index: number): number {
+  if (index + 3 > text.length) return -1;
+  const a = text.charCodeAt(index) - 0x30;
+  const b = text.charCodeAt(index + 1) - 0x30;
+  const c = text.charCodeAt(index + 2) - 0x30;
+  if (a < 0 || a > 3 || b < 0 || b > 7 || c < 0 || c > 7) return -1;
+  return a * 64 + b * 8 + c;
+}

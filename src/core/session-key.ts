@@ -1,0 +1,34 @@
+import { randomBytes } from 'node:crypto';
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+// 252 is the largest multiple of 36 below 256: bytes at or above it are dropped so every
+// character is equally likely (no modulo bias).
+const UNBIASED_LIMIT = 252;
+const KEY_LENGTH = 32;
+const VALID_KEY = /^[a-z0-9]{8,40}$/;
+
+/**
+ * Makes a new session key: 32 characters of `[a-z0-9]` from the operating system's CSPRNG, as
+ * Django's `get_random_string(32, VALID_KEY_CHARS)`.
+ *
+ * @see https://github.com/django/django/blob/main/django/contrib/sessions/backends/base.py
+ */
+export function generateSessionKey(): string {
+  let key = '';
+  while (key.length < KEY_LENGTH) {
+    for (const byte of randomBytes(48)) {
+      if (byte < UNBIASED_LIMIT) key += ALPHABET[byte % 36];
+      if (key.length === KEY_LENGTH) break;
+    }
+  }
+  return key;
+}
+
+/**
+ * Whether `value` can be a session key of a server-side store: 8 to 40 characters of `[a-z0-9]`.
+ * Django treats keys under 8 characters as no session; keepstate also refuses any other
+ * character, so no SQL, Redis glob or path syntax can ever reach a backend.
+ */
+export function isValidSessionKey(value: string): boolean {
+  return VALID_KEY.test(value);
+}

@@ -1,0 +1,129 @@
+import { deleteCookie } from '../cookies/delete-cookie.js';
+import { parseCookie } from '../cookies/parse-cookie.js';
+import { type CookieOptions, serializeCookie } from '../cookies/serialize-cookie.js';
+import { SessionInterrupted, UpdateError } from './errors.js';
+import { Session } from './session.js';
+import { SESSION_STORE_SALT, SessionCodec } from './session-codec.js';
+import { isValidSessionKey } from './session-key.js';
+import {
+  type ResolvedSessionOptions,
+  resolveSessionOptions,
+  type SessionOptions,
+} from './session-options.js';
+import type { SessionData } from './session-store.js';
+
+/** What the response must carry after a request, as {@link SessionManager.commit} decides it. */
+export interface SessionCommit {
+  /** A `Set-Cookie` header value to add, or `null`. */
+  readonly setCookie: string | null;
+  /** Whether to add `Cookie` to the response's `Vary` header. */
+  readonly vary: boolean;
+}
+
+/**
+ * Django's `SessionMiddleware` without a framework: {@link open} makes the lazy session of a
+ * request from its cookies, {@link commit} saves it after the handler and says which
+ * `Set-Cookie` and `Vary` the response needs. Adapters only translate requests and responses
+ * around these two calls.
+ *
+ * @see https://github.com/django/django/blob/main/django/contrib/sessions/middleware.py
+ */
+export class SessionManager<T extends SessionData = SessionData> {
+  /** The options with Django's defaults filled in. */
+  readonly options: ResolvedSessionOptions;
+  /** Encodes and decodes session data for the stores that keep Django's encoding. */
+  readonly codec: SessionCodec;
+  readonly #cookieSent = new WeakSet<Session<T>>();
+  readonly #cookie: CookieOptions;
+  readonly #deletion: string;
+
+  /** @throws ImproperlyConfigured when an option is missing or invalid */
+  constructor(options: SessionOptions) {
+    const o = resolveSessionOptions(options);
+    this.options = o;
+    const codecFor = (salt: string) =>
+      new SessionCodec({
+        secret: o.secret,
+        fallbackSecrets: o.fallbackSecrets,
+        salt,
+        clock: o.clock,
+        logger: o.logger,
+        ...(o.serializer && { serializer: o.serializer }),
+      });
+    this.codec = codecFor(SESSION_STORE_SALT);
+    o.store.attach?.({
+      codec: this.codec,
+      codecFor,
+      clock: o.clock,
+      cookieAge: o.cookieAge,
+      cookieName: o.cookieName,
+      logger: o.logger,
+    });
+    const scope = {
+      path: o.cookiePath,
+      sameSite: o.cookieSameSite,
+      ...(o.cookieDomain !== undefined && { domain: o.cookieDomain }),
+    };
+    this.#cookie = { ...scope, secure: o.cookieSecure, httpOnly: o.cookieHttpOnly, clock: o.clock };
+    this.#deletion = deleteCookie(o.cookieName, scope);
+  }
+
+  /**
+   * The session of a request, from its `Cookie` header (or already parsed cookies). Does not
+   * touch the store: loading waits for the first read. A cookie value the store cannot have
+   * issued is treated as no session and reported to the security logger.
+   */
+  open(cookies: string | Readonly<Record<string, string>> | null | undefined): Session<T> {
+    const o = this.options;
+    const jar = typeof cookies === 'string' ? parseCookie(cookies) : cookies;
+    const value = jar?.[o.cookieName];
+    let sessionKey: string | null = null;
+    if (value !== undefined) {
+      sessionKey = (o.store.isValidKey?.(value) ?? isValidSessionKey(value)) ? value : null;
+      if (sessionKey === null && value !== '') {
+        o.logger.warn('Session cookie refused: not a value this store issues', {
+          length: value.length,
+        });
+      }
+    }
+    const session = new Session<T>(o, sessionKey);
+    if (value !== undefined) this.#cookieSent.add(session);
+    return session;
+  }
+
+  /**
+   * Saves the session if it must be saved and says what the response needs, with Django's
+   * rules: an emptied session whose cookie was sent gets its cookie deleted; a changed one (or
+   * any non-empty one under `saveEveryRequest`) is saved and its cookie set, unless `status` is
+   * 500 or more; `Vary: Cookie` whenever the session was read or its cookie set or deleted.
+   *
+   * @param status - the response's status code
+   * @throws SessionInterrupted when the record was deleted by a concurrent request
+   * @throws StoreError when the store is unreachable
+   */
+  async commit(session: Session<T>, status: number): Promise<SessionCommit> {
+    const o = this.options;
+    const { accessed, modified } = session;
+    const empty = session.isEmpty();
+    if (empty && this.#cookieSent.has(session)) {
+      return { setCookie: this.#deletion, vary: true };
+    }
+    if (!(modified || o.saveEveryRequest) || empty || status >= 500) {
+      return { setCookie: null, vary: accessed };
+    }
+    const maxAge = (await session.getExpireAtBrowserClose())
+      ? undefined
+      : await session.getExpiryAge();
+    try {
+      await session.save();
+    } catch (error) {
+      if (error instanceof UpdateError) throw new SessionInterrupted();
+      throw error;
+    }
+    const options = maxAge === undefined ? this.#cookie : { ...this.#cookie, maxAge };
+    return {
+      setCookie: serializeCookie(o.cookieName, session.sessionKey ?? '', options),
+      vary: true,
+    };
+  }
+}

@@ -1,0 +1,71 @@
+import type { Clock } from '../signing/clock.js';
+import type { SecurityLogger } from './security-logger.js';
+import type { SessionCodec } from './session-codec.js';
+
+/** The data of one session: JSON-serializable values under string keys. */
+export type SessionData = Record<string, unknown>;
+
+/** One stored session, as a store reads and writes it. */
+export interface SessionRecord {
+  /** The key the record is stored under (for the signed-cookie store, the key it was issued with). */
+  readonly sessionKey: string;
+  /** The decoded data, including Django's `_session_expiry` key when the session set one. */
+  readonly data: SessionData;
+  /** After this instant `load` must not return the record. */
+  readonly expiresAt: Date;
+}
+
+/**
+ * What a store is told by the {@link SessionManager} that uses it: how to encode data, what time it
+ * is, the cookie age and name, and where security warnings go.
+ */
+export interface StoreContext {
+  /** Django's encoding with the salt of the db, cache and file engines. */
+  readonly codec: SessionCodec;
+  /** The same encoding with another salt (the signed-cookie engine has its own). */
+  codecFor(salt: string): SessionCodec;
+  readonly clock: Clock;
+  /** Seconds, the manager's `cookieAge`. */
+  readonly cookieAge: number;
+  readonly cookieName: string;
+  readonly logger: SecurityLogger;
+}
+
+/**
+ * The contract every session store fulfils. A store only persists records: every decision about
+ * when to load, save or delete lives in the core.
+ *
+ * Stores use their backend's atomic primitive for `create` (insert-if-absent) and `save`
+ * (update-if-present); they never check-then-act across a network.
+ *
+ * @see https://github.com/django/django/blob/main/django/contrib/sessions/backends/base.py
+ */
+export interface SessionStore {
+  /** The record under `sessionKey`, or `null` when it is missing, expired or unreadable. */
+  load(sessionKey: string): Promise<SessionRecord | null>;
+  /**
+   * Inserts the record if no record has its key.
+   * @returns the cookie value that finds the record again (the key, for server-side stores)
+   * @throws CreateError when the key is taken
+   */
+  create(record: SessionRecord): Promise<string>;
+  /**
+   * Replaces an existing record.
+   * @returns the cookie value that finds the record again
+   * @throws UpdateError when no record has the key (it expired or was deleted meanwhile)
+   */
+  save(record: SessionRecord): Promise<string>;
+  /** Deletes the record; a missing record is not an error. */
+  delete(sessionKey: string): Promise<void>;
+  /** Whether a live record has this key. */
+  exists(sessionKey: string): Promise<boolean>;
+  /** Deletes expired records; a no-op where the backend expires records by itself. */
+  clearExpired(): Promise<void>;
+  /**
+   * Whether `value` can be a cookie value of this store. Values that fail are treated as no
+   * session before any backend call. Defaults to {@link isValidSessionKey}.
+   */
+  isValidKey?(value: string): boolean;
+  /** Receives the manager's settings; called once by each {@link SessionManager} that uses the store. */
+  attach?(context: StoreContext): void;
+}

@@ -1,0 +1,303 @@
+import type { Clock } from '../signing/clock.js';
+import { CreateError, UpdateError } from './errors.js';
+import { EXPIRY_KEY, type Expiry, expiryAge, expiryDate, isoformat } from './expiry.js';
+import { generateSessionKey } from './session-key.js';
+import type { SessionData, SessionStore } from './session-store.js';
+
+/** What a {@link Session} needs from its manager. */
+export interface SessionSettings {
+  readonly store: SessionStore;
+  readonly clock: Clock;
+  /** Seconds. */
+  readonly cookieAge: number;
+  readonly expireAtBrowserClose: boolean;
+}
+
+/** Django's `get_expiry_age`/`get_expiry_date` keyword arguments. */
+export interface ExpiryQuery {
+  /** The instant the age is counted from; defaults to now. */
+  readonly modification?: Date;
+  /** Use this expiry instead of the session's own. */
+  readonly expiry?: Expiry | string;
+}
+
+// How many fresh keys `create` tries before giving up; a collision of two 32-character random
+// keys is astronomically rare, so running out means the store is refusing every insert.
+const CREATE_ATTEMPTS = 10;
+
+/**
+ * One visitor's session: a lazy, dict-like object found through the key in their cookie.
+ *
+ * Nothing touches the store until the first read or write; reads set `accessed`, writes set
+ * `modified` as well, and the {@link SessionManager} decides from those flags what to save and
+ * which cookie to send. Methods are async because the first call loads the data.
+ *
+ * @typeParam T - the shape of the data, for typed `get`/`set`
+ * @see https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-sessions-in-views
+ */
+export class Session<T extends SessionData = SessionData> {
+  /** Whether the data was read or written during this request. */
+  accessed = false;
+  /** Whether the data was changed during this request (so it must be saved). */
+  modified = false;
+
+  readonly #settings: SessionSettings;
+  #sessionKey: string | null;
+  #cache: SessionData | null = null;
+  #loading: Promise<SessionData> | null = null;
+
+  /**
+   * @param sessionKey - the key from the request's cookie, already validated (or `null`)
+   */
+  constructor(settings: SessionSettings, sessionKey: string | null) {
+    this.#settings = settings;
+    this.#sessionKey = sessionKey;
+  }
+
+  /** The key of the stored record, `null` while the session has none. */
+  get sessionKey(): string | null {
+    return this.#sessionKey;
+  }
+
+  /** The value under `key`, or `fallback` (default `undefined`) when there is none. */
+  async get<K extends keyof T & string>(key: K): Promise<T[K] | undefined>;
+  async get<K extends keyof T & string, F>(key: K, fallback: F): Promise<T[K] | F>;
+  async get(key: string, fallback?: unknown): Promise<unknown> {
+    const data = await this.#data();
+    return Object.hasOwn(data, key) ? data[key] : fallback;
+  }
+
+  /** Stores `value` under `key`. */
+  async set<K extends keyof T & string>(key: K, value: T[K]): Promise<void> {
+    const data = await this.#data();
+    data[key] = value;
+    this.modified = true;
+  }
+
+  /** Whether the session has a value under `key` (Django's `key in session`). */
+  async has(key: keyof T & string): Promise<boolean> {
+    return Object.hasOwn(await this.#data(), key);
+  }
+
+  /**
+   * Removes `key` from the data (Django's `del session[key]`); not to be confused with
+   * {@link deleteRecord}. @returns whether the key was there
+   */
+  async delete(key: keyof T & string): Promise<boolean> {
+    const data = await this.#data();
+    if (!Object.hasOwn(data, key)) return false;
+    delete data[key];
+    this.modified = true;
+    return true;
+  }
+
+  /** Removes `key` and returns its value, or `fallback` when it was not there (then nothing changes). */
+  async pop<K extends keyof T & string>(key: K): Promise<T[K] | undefined>;
+  async pop<K extends keyof T & string, F>(key: K, fallback: F): Promise<T[K] | F>;
+  async pop(key: string, fallback?: unknown): Promise<unknown> {
+    const data = await this.#data();
+    if (!Object.hasOwn(data, key)) return fallback;
+    const value = data[key];
+    delete data[key];
+    this.modified = true;
+    return value;
+  }
+
+  /** Returns the value under `key`; when there is none, stores `value` there first and returns it. */
+  async setDefault<K extends keyof T & string>(key: K, value: T[K]): Promise<T[K]> {
+    const data = await this.#data();
+    if (Object.hasOwn(data, key)) return data[key] as T[K];
+    data[key] = value;
+    this.modified = true;
+    return value;
+  }
+
+  /** Copies every entry of `values` into the data. */
+  async update(values: Partial<T>): Promise<void> {
+    Object.assign(await this.#data(), values);
+    this.modified = true;
+  }
+
+  /** The keys of the data, including Django's `_session_expiry` when set. */
+  async keys(): Promise<string[]> {
+    return Object.keys(await this.#data());
+  }
+
+  /** The values of the data. */
+  async values(): Promise<unknown[]> {
+    return Object.values(await this.#data());
+  }
+
+  /** The `[key, value]` pairs of the data. */
+  async items(): Promise<[string, unknown][]> {
+    return Object.entries(await this.#data());
+  }
+
+  /**
+   * Empties the data but keeps the key (the record is saved empty). To log a user out use
+   * {@link flush}.
+   */
+  async clear(): Promise<void> {
+    // Django drops the cache without loading it, then counts the session as used and changed.
+    this.#cache = {};
+    this.accessed = true;
+    this.modified = true;
+  }
+
+  /**
+   * Whether the session has neither a key nor data. Never loads: a session with a key is not
+   * empty, a keyless one is empty unless data was set on it.
+   */
+  isEmpty(): boolean {
+    if (this.#sessionKey !== null) return false;
+    return this.#cache === null || Object.keys(this.#cache).length === 0;
+  }
+
+  /**
+   * Deletes the stored record and empties the session, leaving it with no key: what logging out
+   * does. The manager then deletes the cookie.
+   */
+  async flush(): Promise<void> {
+    await this.clear();
+    await this.deleteRecord();
+    this.#sessionKey = null;
+  }
+
+  /**
+   * Moves the data to a new key and deletes the old record, so a key an attacker planted before
+   * login is worthless after it (session fixation). Call it when privileges change.
+   */
+  async cycleKey(): Promise<void> {
+    const data = await this.#data();
+    const oldKey = this.#sessionKey;
+    await this.create();
+    this.#cache = data;
+    if (oldKey !== null) await this.#settings.store.delete(oldKey);
+  }
+
+  /**
+   * Sets this session's expiry, stored in the data under `_session_expiry` as Django stores it:
+   * a number of seconds of inactivity (0 means when the browser closes, a negative number
+   * expires it at once), a `Date` for a fixed instant (kept as Python's ISO format), or `null`
+   * to fall back to the global policy (`cookieAge`, `expireAtBrowserClose`).
+   */
+  async setExpiry(value: Expiry): Promise<void> {
+    if (value === null) {
+      await this.delete(EXPIRY_KEY as keyof T & string);
+      return;
+    }
+    const stored = value instanceof Date ? isoformat(value) : value;
+    const data = await this.#data();
+    data[EXPIRY_KEY] = stored;
+    this.modified = true;
+  }
+
+  /**
+   * Seconds until the session expires, counted from `modification` (default now), floored:
+   * `cookieAge` when no expiry is set, including browser-close sessions (Django's quirk).
+   */
+  async getExpiryAge(query: ExpiryQuery = {}): Promise<number> {
+    const expiry = 'expiry' in query ? query.expiry : (await this.#data())[EXPIRY_KEY];
+    return expiryAge(
+      expiry,
+      query.modification ?? this.#settings.clock(),
+      this.#settings.cookieAge,
+    );
+  }
+
+  /** The instant the session expires, counted from `modification` (default now). */
+  async getExpiryDate(query: ExpiryQuery = {}): Promise<Date> {
+    const expiry = 'expiry' in query ? query.expiry : (await this.#data())[EXPIRY_KEY];
+    return expiryDate(
+      expiry,
+      query.modification ?? this.#settings.clock(),
+      this.#settings.cookieAge,
+    );
+  }
+
+  /** Whether the cookie should last only until the browser closes. */
+  async getExpireAtBrowserClose(): Promise<boolean> {
+    const expiry = (await this.#data())[EXPIRY_KEY];
+    if (expiry === undefined || expiry === null) return this.#settings.expireAtBrowserClose;
+    return expiry === 0;
+  }
+
+  /**
+   * Writes the data to the store: an update of the existing record, or a new record under a new
+   * key when the session has none (or `mustCreate`).
+   *
+   * @throws UpdateError when the record vanished meanwhile (the manager turns it into
+   *   {@link SessionInterrupted})
+   */
+  async save(mustCreate = false): Promise<void> {
+    if (this.#sessionKey === null) {
+      await this.create();
+      return;
+    }
+    if (mustCreate) this.#cache ??= {};
+    const data = this.#cache ?? (await this.#data());
+    const sessionKey = this.#sessionKey;
+    // Loading found no record: it was deleted after this request began.
+    if (sessionKey === null) throw new UpdateError('The session no longer exists');
+    const record = {
+      sessionKey,
+      data,
+      expiresAt: expiryDate(data[EXPIRY_KEY], this.#settings.clock(), this.#settings.cookieAge),
+    };
+    const store = this.#settings.store;
+    this.#sessionKey = mustCreate ? await store.create(record) : await store.save(record);
+  }
+
+  /**
+   * Stores the current data under a new random key.
+   *
+   * @throws CreateError when no free key was found in 10 attempts
+   */
+  async create(): Promise<void> {
+    for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
+      this.#sessionKey = generateSessionKey();
+      try {
+        await this.save(true);
+        this.modified = true;
+        return;
+      } catch (error) {
+        if (!(error instanceof CreateError)) throw error;
+      }
+    }
+    this.#sessionKey = null;
+    throw new CreateError(`No free session key after ${CREATE_ATTEMPTS} attempts`);
+  }
+
+  /** Reads the stored data of this session's key; `{}` (and no key) when there is no live record. */
+  async load(): Promise<SessionData> {
+    const key = this.#sessionKey;
+    const record = key === null ? null : await this.#settings.store.load(key);
+    if (record === null) {
+      // An unknown or expired key is never adopted: whatever is saved gets a new key.
+      this.#sessionKey = null;
+      return {};
+    }
+    return record.data;
+  }
+
+  /** Whether a live record exists under `sessionKey`. */
+  exists(sessionKey: string): Promise<boolean> {
+    return this.#settings.store.exists(sessionKey);
+  }
+
+  /** Deletes the stored record of `sessionKey` (default: this session's); Django's `delete()`. */
+  async deleteRecord(sessionKey: string | null = this.#sessionKey): Promise<void> {
+    if (sessionKey !== null) await this.#settings.store.delete(sessionKey);
+  }
+
+  #data(): Promise<SessionData> | SessionData {
+    this.accessed = true;
+    if (this.#cache !== null) return this.#cache;
+    // Concurrent first reads share one load; a clear() that ran meanwhile wins over its result.
+    this.#loading ??= this.load().then((data) => {
+      this.#cache ??= data;
+      return this.#cache;
+    });
+    return this.#loading;
+  }
+}

@@ -1,0 +1,36 @@
+export { CreateError, SessionInterrupted, StoreError, UpdateError } from './core/errors.js';
+export {
+  EXPIRY_KEY,
+  type Expiry,
+  expiryAge,
+  expiryDate,
+  isoformat,
+  parseIsoformat,
+} from './core/expiry.js';
+export { consoleSecurityLogger, type SecurityLogger } from './core/security-logger.js';
+export { type ExpiryQuery, Session, type SessionSettings } from './core/session.js';
+export {
+  decodeSessionData,
+  encodeSessionData,
+  SESSION_STORE_SALT,
+  SessionCodec,
+  type SessionCodecOptions,
+} from './core/session-codec.js';
+export { generateSessionKey, isValidSessionKey } from './core/session-key.js';
+export { type SessionCommit, SessionManager } from './core/session-manager.js';
+export {
+  type CookieSameSite,
+  type ResolvedSessionOptions,
+  resolveSessionOptions,
+  type SessionOptions,
+} from './core/session-options.js';
+export type {
+  SessionData,
+  SessionRecord,
+  SessionStore,
+  StoreContext,
+} from './core/session-store.js';
+export { ImproperlyConfigured } from './improperly-configured.js';
+export { type Clock, systemClock } from './signing/clock.js';
+export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
+export { SIGNED_COOKIE_SALT, SignedCookieStore } from './stores/signed-cookie-store.js';

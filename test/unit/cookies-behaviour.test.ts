@@ -1,0 +1,443 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  CookieNotFound,
+  deleteCookie,
+  getSignedCookie,
+  parseCookie,
+  readSignedCookie,
+  serializeCookie,
+  setSignedCookie,
+  signCookieValue,
+} from '../../src/cookies/index.js';
+import { ImproperlyConfigured } from '../../src/improperly-configured.js';
+import type { Clock } from '../../src/signing/clock.js';
+import { BadSignature, SignatureExpired, TimestampSigner } from '../../src/signing/index.js';
+
+const NOW = 1_700_000_000;
+const at =
+  (seconds: number): Clock =>
+  () =>
+    new Date(seconds * 1000);
+const secret = 'behaviour-test-secret';
+
+/** mulberry32: a tiny seeded PRNG, so a failing random header can be reproduced from its seed. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function cookiesOf(entries: Record<string, string>): Record<string, string> {
+  return Object.assign(Object.create(null), entries);
+}
+
+describe('parseCookie', () => {
+  const pieces = [
+    '=',
+    ';',
+    '; ',
+    ' ',
+    '\t',
+    '"',
+    '\\',
+    '\\"',
+    '\\351',
+    '\\400',
+    '\\12',
+    'a',
+    'sessionid',
+    '__proto__',
+    'constructor',
+    'prototype',
+    'toString',
+    'hasOwnProperty',
+    '$Version',
+    '\u0085',
+    '\u00a0',
+    '\ufeff',
+    '\u00c3\u00a9', // UTF-8 of "é" as Node gives it: one Latin-1 character per byte
+    '\u00ff\u00fe\u0080', // bytes that are not valid UTF-8
+    '\u0000',
+    '\r\n',
+  ];
+
+  function randomHeader(random: () => number): string {
+    if (random() < 0.01) return `a="${'x'.repeat(100_000 + Math.floor(random() * 1000))}`;
+    let header = '';
+    const count = Math.floor(random() * 40);
+    for (let index = 0; index < count; index++) {
+      header +=
+        random() < 0.7
+          ? (pieces[Math.floor(random() * pieces.length)] ?? '')
+          : String.fromCharCode(Math.floor(random() * 256));
+    }
+    return header;
+  }
+
+  test('never throws on 2,000 random malformed headers and always returns a null-prototype record', () => {
+    for (let seed = 1; seed <= 2000; seed++) {
+      const header = randomHeader(prng(seed));
+      let parsed: Record<string, string> | undefined;
+      assert.doesNotThrow(() => {
+        parsed = parseCookie(header);
+      }, `seed ${seed}`);
+      assert.ok(parsed);
+      assert.equal(Object.getPrototypeOf(parsed), null, `seed ${seed}`);
+      for (const [name, value] of Object.entries(parsed)) {
+        assert.equal(typeof value, 'string', `seed ${seed}`);
+        assert.equal(name, name.replace(/^[ \t]+|[ \t]+$/g, ''), `seed ${seed}`);
+      }
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
+  test('prototype names are plain entries and do not pollute', () => {
+    const parsed = parseCookie('__proto__=x; constructor=y; toString=z; polluted=1');
+    assert.equal(Object.getPrototypeOf(parsed), null);
+    assert.deepEqual(Object.keys(parsed), ['__proto__', 'constructor', 'toString', 'polluted']);
+    assert.equal(Object.getOwnPropertyDescriptor(parsed, '__proto__')?.value, 'x');
+    assert.equal(parsed.constructor, 'y');
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(Object.getPrototypeOf({}), Object.prototype);
+  });
+
+  test('missing headers give an empty null-prototype record', () => {
+    for (const header of [undefined, null, '', ';', ' ; ; ']) {
+      const parsed = parseCookie(header);
+      assert.equal(Object.getPrototypeOf(parsed), null);
+      assert.deepEqual(Object.keys(parsed), []);
+    }
+    assert.deepEqual(Object.keys(parseCookie(42 as unknown as string)), []);
+  });
+
+  test('a duplicate name: the last value wins, as in Django', () => {
+    assert.equal(parseCookie('sessionid=first; sessionid=second').sessionid, 'second');
+  });
+
+  test('strips Python whitespace, not JS whitespace', () => {
+    assert.deepEqual({ ...parseCookie('\u0085a\u001c=\u00a01\u3000') }, { a: '1' });
+    assert.deepEqual({ ...parseCookie('\ufeffa=1\ufeff') }, { '\ufeffa': '1\ufeff' });
+  });
+
+  test('unquotes like Python: escapes, octal bytes, stray backslashes', () => {
+    assert.equal(parseCookie('a="\\101\\\\\\q"').a, 'A\\q');
+    assert.equal(parseCookie('a="\\400"').a, '400'); // not octal: "\4" is an escaped "4"
+    assert.equal(parseCookie('a="x\\"').a, 'x\\');
+    assert.equal(parseCookie('a="x\\\ny"').a, 'x\\\ny');
+    assert.equal(parseCookie('a="').a, '"');
+    assert.equal(parseCookie('a=""').a, '');
+    assert.equal(parseCookie('a=%41').a, '%41'); // no percent-decoding
+  });
+
+  test('handles pathological headers (runs in linear time; no timing assertion, see bench/)', () => {
+    const parsed = parseCookie(`${';'.repeat(200_000)}=`);
+    assert.deepEqual({ ...parsed }, {});
+    const many = parseCookie(
+      Array.from({ length: 50_000 }, (_, i) => `c${i}="\\${i % 4}00"`).join(';'),
+    );
+    assert.equal(Object.keys(many).length, 50_000);
+  });
+});
+
+describe('serializeCookie', () => {
+  test('writes Django quoting and the attributes', () => {
+    assert.equal(serializeCookie('foo', 'bar'), 'foo=bar; Path=/');
+    assert.equal(serializeCookie('foo', '', { path: null }), 'foo=""');
+    assert.equal(serializeCookie('foo', 'a;b "c"', { path: null }), 'foo="a\\073b \\"c\\""');
+  });
+
+  test('invalid names throw a TypeError that names the cookie', () => {
+    for (const name of ['', 'bad name', 'a;b', 'a=b', 'a,b', 'é', 'a"b', 'a\nb']) {
+      assert.throws(
+        () => serializeCookie(name, 'v'),
+        (error: unknown) => {
+          assert.ok(error instanceof TypeError);
+          assert.match(error.message, /^Cookie name .* is invalid/);
+          assert.ok(error.message.includes(JSON.stringify(name)));
+          return true;
+        },
+      );
+    }
+    for (const name of ['expires', 'Path', 'MAX-AGE', 'secure', 'HttpOnly', 'samesite', 'domain']) {
+      assert.throws(() => serializeCookie(name, 'v'), /Cookie name .* is reserved/);
+    }
+  });
+
+  test('option errors name the option', () => {
+    const cases: [Parameters<typeof serializeCookie>[2], RegExp][] = [
+      [{ sameSite: 'sometimes' as never }, /sameSite/],
+      [{ sameSite: true as never }, /sameSite/],
+      [{ maxAge: Number.NaN }, /maxAge/],
+      [{ maxAge: Number.POSITIVE_INFINITY }, /maxAge/],
+      [{ maxAge: 1e20 }, /maxAge/],
+      [{ maxAge: '60' as never }, /maxAge/],
+      [{ expires: new Date(Number.NaN) }, /expires/],
+      [{ expires: 'Tue; Secure' }, /expires/],
+      [{ expires: 'x\r\nSet-Cookie: evil=1' }, /expires/],
+      [{ expires: 12 as never }, /expires/],
+      [{ expires: new Date(), maxAge: 5 }, /'expires'.*'maxAge'/],
+      [{ domain: 'bad domain' }, /domain/],
+      [{ path: '/a;b' }, /path/],
+      [{ priority: 'urgent' as never }, /priority/],
+    ];
+    for (const [options, message] of cases) {
+      assert.throws(
+        () => serializeCookie('foo', 'bar', options),
+        (error: unknown) => {
+          assert.ok(error instanceof TypeError, String(error));
+          assert.match(error.message, message);
+          return true;
+        },
+      );
+    }
+  });
+
+  test('sameSite is validated in any case and written as given; false omits it', () => {
+    for (const sameSite of ['Lax', 'lax', 'Strict', 'strict', 'None', 'none'] as const) {
+      assert.equal(serializeCookie('a', 'b', { sameSite }), `a=b; Path=/; SameSite=${sameSite}`);
+    }
+    assert.equal(
+      serializeCookie('a', 'b', { sameSite: 'NONE' as never }),
+      'a=b; Path=/; SameSite=NONE',
+    );
+    assert.equal(serializeCookie('a', 'b', { sameSite: false }), 'a=b; Path=/');
+  });
+
+  test('emits Partitioned and Priority (beyond Django)', () => {
+    const header = serializeCookie('a', 'b', { secure: true, partitioned: true, priority: 'high' });
+    assert.match(header, /; Partitioned(;|$)/);
+    assert.match(header, /; Priority=High(;|$)/);
+    assert.match(header, /; Secure(;|$)/);
+    assert.doesNotMatch(serializeCookie('a', 'b', { partitioned: false }), /Partitioned/);
+  });
+
+  test('maxAge writes Max-Age and expires from the clock; a Date expires becomes maxAge', () => {
+    const clock = at(NOW);
+    assert.equal(
+      serializeCookie('a', 'b', { clock, maxAge: 60.9, path: null }),
+      'a=b; Max-Age=60; Expires=Tue, 14 Nov 2023 22:14:20 GMT',
+    );
+    assert.equal(
+      serializeCookie('a', 'b', { clock, maxAge: -0.5, path: null }),
+      'a=b; Max-Age=0; Expires=Tue, 14 Nov 2023 22:13:19 GMT',
+    );
+    assert.equal(
+      serializeCookie('a', 'b', { clock, expires: new Date((NOW + 10) * 1000), path: null }),
+      'a=b; Max-Age=11; Expires=Tue, 14 Nov 2023 22:13:31 GMT',
+    );
+    assert.equal(
+      serializeCookie('a', 'b', { clock, expires: '', maxAge: 1, path: null }),
+      'a=b; Max-Age=1; Expires=Tue, 14 Nov 2023 22:13:21 GMT',
+    );
+  });
+
+  test('never reads the clock when no date is computed', () => {
+    const clock: Clock = () => assert.fail('clock read');
+    assert.equal(
+      serializeCookie('a', 'b', { clock, expires: 'x', maxAge: 3 }),
+      'a=b; Max-Age=3; Path=/; Expires=x',
+    );
+  });
+});
+
+describe('deleteCookie', () => {
+  test('expires the cookie at the epoch with Max-Age=0 and an empty value', () => {
+    assert.equal(
+      deleteCookie('foo'),
+      'foo=""; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT',
+    );
+  });
+
+  test('forces Secure for __Host- and __Secure- names and for SameSite=None in any case', () => {
+    for (const [name, options] of [
+      ['__Host-id', {}],
+      ['__Secure-id', {}],
+      ['id', { sameSite: 'None' }],
+      ['id', { sameSite: 'none' }],
+    ] as const) {
+      assert.match(deleteCookie(name, options), /; Secure(;|$)/, name);
+    }
+    for (const options of [{}, { sameSite: 'Lax' as const }, { sameSite: false as const }]) {
+      assert.doesNotMatch(deleteCookie('id', options), /Secure/);
+    }
+    assert.doesNotMatch(deleteCookie('__host-id'), /Secure/); // browsers match the prefix case-sensitively
+  });
+
+  test('repeats path, domain, SameSite and Partitioned', () => {
+    const header = deleteCookie('id', {
+      path: '/app/',
+      domain: '.example.com',
+      sameSite: 'Strict',
+      partitioned: true,
+    });
+    for (const part of ['Path=/app/', 'Domain=.example.com', 'SameSite=Strict', 'Partitioned']) {
+      assert.ok(header.includes(`; ${part}`), part);
+    }
+    assert.doesNotMatch(deleteCookie('id', { path: null }), /Path/);
+  });
+});
+
+describe('signed cookies', () => {
+  const clock = at(NOW);
+
+  test('round trip through the Set-Cookie header and parseCookie', () => {
+    const header = setSignedCookie('basket', 'a "b", c; é', {
+      secret,
+      salt: 'shop',
+      clock,
+      maxAge: 60,
+    });
+    const pair = header.split('; ')[0] ?? '';
+    const cookies = parseCookie(pair);
+    assert.equal(
+      getSignedCookie(cookies, 'basket', { secret, salt: 'shop', clock }),
+      'a "b", c; é',
+    );
+    assert.match(header, /Max-Age=60/);
+  });
+
+  test('a tampered value or signature is BadSignature, or undefined when read', () => {
+    const value = signCookieValue('name', 'hello', { secret, clock });
+    for (const tampered of [value.replace('hello', 'hellO'), `${value.slice(0, -1)}A`, 'hello']) {
+      const cookies = cookiesOf({ name: tampered });
+      assert.throws(
+        () => getSignedCookie(cookies, 'name', { secret, clock }),
+        (error: unknown) => {
+          assert.ok(error instanceof BadSignature);
+          assert.ok(!(error instanceof SignatureExpired));
+          return true;
+        },
+      );
+      assert.equal(readSignedCookie(cookies, 'name', { secret, clock }), undefined);
+    }
+  });
+
+  test('expiry: age == maxAge passes, one second more is SignatureExpired with no legacy retry', () => {
+    const cookies = cookiesOf({ name: signCookieValue('name', 'hello', { secret, clock }) });
+    assert.equal(
+      getSignedCookie(cookies, 'name', { secret, maxAge: 10, clock: at(NOW + 10) }),
+      'hello',
+    );
+    assert.throws(
+      () => getSignedCookie(cookies, 'name', { secret, maxAge: 10, clock: at(NOW + 11) }),
+      SignatureExpired,
+    );
+    assert.equal(
+      readSignedCookie(cookies, 'name', { secret, maxAge: 10, clock: at(NOW + 11) }),
+      undefined,
+    );
+  });
+
+  test('the signature is bound to the cookie name, the salt and the secret', () => {
+    const value = signCookieValue('name', 'hello', { secret, salt: 's', clock });
+    const under = (name: string) => cookiesOf({ [name]: value });
+    assert.equal(getSignedCookie(under('name'), 'name', { secret, salt: 's', clock }), 'hello');
+    assert.throws(
+      () => getSignedCookie(under('other'), 'other', { secret, salt: 's', clock }),
+      BadSignature,
+    );
+    assert.throws(
+      () => getSignedCookie(under('name'), 'name', { secret, salt: 't', clock }),
+      BadSignature,
+    );
+    assert.throws(
+      () => getSignedCookie(under('name'), 'name', { secret: 'other', salt: 's', clock }),
+      BadSignature,
+    );
+  });
+
+  test('v2 refuses the (a, bc) / (ab, c) salt collision, even with the legacy fallback on', () => {
+    const value = signCookieValue('a', 'hello', { secret, salt: 'bc', clock });
+    const cookies = cookiesOf({ ab: value });
+    assert.throws(() => getSignedCookie(cookies, 'ab', { secret, salt: 'c', clock }), BadSignature);
+    assert.equal(readSignedCookie(cookies, 'ab', { secret, salt: 'c', clock }), undefined);
+    assert.notEqual(value, signCookieValue('ab', 'hello', { secret, salt: 'c', clock }));
+  });
+
+  test('a legacy-salt cookie (Django < 5.2.15) is read only while legacySaltFallback is on', () => {
+    const legacy = new TimestampSigner({
+      secret: `django.http.cookies${secret}`,
+      salt: 'a' + 'bc',
+      clock,
+    }).sign('hello');
+    const cookies = cookiesOf({ a: legacy, ab: legacy });
+    assert.equal(getSignedCookie(cookies, 'a', { secret, salt: 'bc', clock }), 'hello');
+    // The old collision still works for legacy cookies while the fallback is on (Django too).
+    assert.equal(getSignedCookie(cookies, 'ab', { secret, salt: 'c', clock }), 'hello');
+    assert.throws(
+      () => getSignedCookie(cookies, 'a', { secret, salt: 'bc', clock, legacySaltFallback: false }),
+      BadSignature,
+    );
+    // An expired legacy cookie is SignatureExpired, raised by the legacy attempt.
+    assert.throws(
+      () => getSignedCookie(cookies, 'a', { secret, salt: 'bc', maxAge: 1, clock: at(NOW + 2) }),
+      SignatureExpired,
+    );
+  });
+
+  test('the salt length counts code points, as Python len()', () => {
+    const astral = '😀';
+    assert.equal(astral.length, 2);
+    const expected = new TimestampSigner({
+      secret: `django.http.cookies${secret}`,
+      salt: `django.http.cookies.v2:1:${astral}name`,
+      clock,
+    }).sign('hello');
+    assert.equal(signCookieValue('name', 'hello', { secret, salt: astral, clock }), expected);
+    const utf16 = new TimestampSigner({
+      secret: `django.http.cookies${secret}`,
+      salt: `django.http.cookies.v2:2:${astral}name`,
+      clock,
+    }).sign('hello');
+    assert.notEqual(expected, utf16);
+  });
+
+  test('fallback secrets are read with the django.http.cookies prefix, never used to sign', () => {
+    const old = 'old-secret';
+    const value = signCookieValue('name', 'hello', { secret: old, clock });
+    const cookies = cookiesOf({ name: value });
+    assert.throws(() => getSignedCookie(cookies, 'name', { secret, clock }), BadSignature);
+    assert.equal(
+      getSignedCookie(cookies, 'name', { secret, fallbackSecrets: ['x', old], clock }),
+      'hello',
+    );
+    const header = setSignedCookie('name', 'hello', { secret, fallbackSecrets: [old], clock });
+    assert.ok(header.startsWith(`name=${signCookieValue('name', 'hello', { secret, clock })};`));
+    const buffer = signCookieValue('name', 'hello', { secret: Buffer.from(secret), clock });
+    assert.equal(buffer, signCookieValue('name', 'hello', { secret, clock }));
+  });
+
+  test('a missing cookie is CookieNotFound, or undefined when read', () => {
+    for (const cookies of [cookiesOf({}), {} as Record<string, string>]) {
+      for (const name of ['name', '__proto__', 'constructor', 'toString']) {
+        assert.throws(
+          () => getSignedCookie(cookies, name, { secret }),
+          (error: unknown) => {
+            assert.ok(error instanceof CookieNotFound);
+            assert.equal(error.name, 'CookieNotFound');
+            assert.equal(error.cookieName, name);
+            return true;
+          },
+        );
+        assert.equal(readSignedCookie(cookies, name, { secret }), undefined);
+      }
+    }
+  });
+
+  test('an empty secret or fallback secret is ImproperlyConfigured, even when reading', () => {
+    const cookies = cookiesOf({ name: 'hello:1r31eq:x' });
+    assert.throws(() => signCookieValue('name', 'v', { secret: '' }), ImproperlyConfigured);
+    assert.throws(() => setSignedCookie('name', 'v', { secret: Buffer.alloc(0) }), /secret/);
+    assert.throws(() => readSignedCookie(cookies, 'name', { secret: '' }), ImproperlyConfigured);
+    assert.throws(
+      () => readSignedCookie(cookies, 'name', { secret, fallbackSecrets: [''] }),
+      /fallbackSecrets\[0\]/,
+    );
+  });
+});
