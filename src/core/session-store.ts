@@ -5,6 +5,12 @@ import type { SessionCodec } from './session-codec.js';
 /** The data of one session: JSON-serializable values under string keys. */
 export type SessionData = Record<string, unknown>;
 
+/** Options of {@link SessionStore.clearExpired}. */
+export interface ClearExpiredOptions {
+  /** Called after each batch with the number of records deleted so far. */
+  readonly onProgress?: (deleted: number) => void;
+}
+
 /** One stored session, as a store reads and writes it. */
 export interface SessionRecord {
   /** The key the record is stored under (for the signed-cookie store, the key it was issued with). */
@@ -59,8 +65,17 @@ export interface SessionStore {
   delete(sessionKey: string): Promise<void>;
   /** Whether a live record has this key. */
   exists(sessionKey: string): Promise<boolean>;
-  /** Deletes expired records; a no-op where the backend expires records by itself. */
-  clearExpired(): Promise<void>;
+  /**
+   * Deletes expired records, in batches where the backend allows, reporting the running total
+   * to `onProgress`; a no-op where the backend expires records by itself.
+   * @returns how many records were deleted (0 where the backend expires them itself)
+   */
+  clearExpired(options?: ClearExpiredOptions): Promise<number>;
+  /**
+   * `true` for stores whose backend drops expired records by itself (Redis, memcached, cookies):
+   * their `clearExpired` does nothing, and the `clearsessions` command says so.
+   */
+  readonly selfExpiring?: boolean;
   /**
    * Whether `value` can be a cookie value of this store. Values that fail are treated as no
    * session before any backend call. Defaults to {@link isValidSessionKey}.

@@ -1,5 +1,10 @@
 import { CreateError, UpdateError } from '../core/errors.js';
-import type { SessionRecord, SessionStore, StoreContext } from '../core/session-store.js';
+import type {
+  ClearExpiredOptions,
+  SessionRecord,
+  SessionStore,
+  StoreContext,
+} from '../core/session-store.js';
 import type { Clock } from '../signing/clock.js';
 import { systemClock } from '../signing/clock.js';
 
@@ -81,11 +86,17 @@ export class MemoryStore implements SessionStore {
     return this.#live(sessionKey) !== undefined;
   }
 
-  async clearExpired(): Promise<void> {
+  async clearExpired(options: ClearExpiredOptions = {}): Promise<number> {
     const now = this.#clock().getTime();
+    let deleted = 0;
     for (const [key, entry] of this.#entries) {
-      if (entry.expiresAt <= now) this.#entries.delete(key);
+      if (entry.expiresAt <= now) {
+        this.#entries.delete(key);
+        deleted++;
+      }
     }
+    options.onProgress?.(deleted);
+    return deleted;
   }
 
   #live(sessionKey: string): Entry | undefined {

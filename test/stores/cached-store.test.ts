@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { StoreError } from '../../src/core/errors.js';
+import { SessionManager } from '../../src/core/session-manager.js';
+import type { SessionRecord, SessionStore } from '../../src/core/session-store.js';
+import { CachedStore } from '../../src/stores/cached-store.js';
+import { MemoryStore } from '../../src/stores/memory-store.js';
+import { TEST_SECRET } from '../support/attach.js';
+import { storeSuite } from '../support/store-suite.js';
+import { testClock } from '../support/test-clock.js';
+
+storeSuite(
+  'CachedStore (memory over memory)',
+  (clock) => new CachedStore(new MemoryStore({ clock }), new MemoryStore({ clock })),
+);
+
+/**
+ * A cache that is down: every call fails the way a store reports an outage. A real cache
+ * server cannot be made to fail on demand inside a test, hence this one fake (the real pair
+ * runs in the Redis-over-SQL test).
+ */
+class DownStore implements SessionStore {
+  calls = 0;
+  #fail(): never {
+    this.calls++;
+    throw new StoreError('cache is down');
+  }
+  load = async (): Promise<SessionRecord | null> => this.#fail();
+  create = async (): Promise<string> => this.#fail();
+  save = async (): Promise<string> => this.#fail();
+  delete = async (): Promise<void> => this.#fail();
+  exists = async (): Promise<boolean> => this.#fail();
+  clearExpired = async (): Promise<number> => this.#fail();
+}
+
+describe('CachedStore', () => {
+  test('reads fill the cache from the durable store', async () => {
+    const clock = testClock();
+    const cache = new MemoryStore({ clock });
+    const durable = new MemoryStore({ clock });
+    const store = new CachedStore(cache, durable);
+    const record = {
+      sessionKey: 'k'.repeat(32),
+      data: { a: 1 },
+      expiresAt: new Date(clock().getTime() + 60_000),
+    };
+    await durable.create(record);
+    assert.equal(await cache.exists(record.sessionKey), false);
+    assert.deepEqual((await store.load(record.sessionKey))?.data, { a: 1 });
+    assert.deepEqual((await cache.load(record.sessionKey))?.data, { a: 1 });
+  });
+
+  test('writes go to both; a delete removes both', async () => {
+    const clock = testClock();
+    const cache = new MemoryStore({ clock });
+    const durable = new MemoryStore({ clock });
+    const store = new CachedStore(cache, durable);
+    const record = {
+      sessionKey: 'k'.repeat(32),
+      data: { a: 1 },
+      expiresAt: new Date(clock().getTime() + 60_000),
+    };
+    await store.create(record);
+    await store.save({ ...record, data: { a: 2 } });
+    assert.deepEqual((await durable.load(record.sessionKey))?.data, { a: 2 });
+    assert.deepEqual((await cache.load(record.sessionKey))?.data, { a: 2 });
+    await store.delete(record.sessionKey);
+    assert.equal(await durable.exists(record.sessionKey), false);
+    assert.equal(await cache.exists(record.sessionKey), false);
+  });
+
+  test('a cache outage is logged and never fails the request; the durable store stays the truth', async () => {
+    const clock = testClock();
+    const warnings: string[] = [];
+    const cache = new DownStore();
+    const durable = new MemoryStore({ clock });
+    const manager = new SessionManager({
+      store: new CachedStore(cache, durable),
+      secret: TEST_SECRET,
+      clock,
+      logger: { warn: (message) => warnings.push(message) },
+    });
+    const first = manager.open(null);
+    await first.set('user', 'alice');
+    const outcome = await manager.commit(first, 200);
+    assert.ok(outcome.setCookie);
+    const again = manager.open(`sessionid=${first.sessionKey}`);
+    assert.equal(await again.get('user'), 'alice');
+    await again.flush();
+    await manager.commit(again, 200);
+    assert.equal(durable.size, 0);
+    assert.ok(cache.calls >= 3);
+    assert.ok(warnings.length >= 3);
+    assert.match(warnings[0] ?? '', /Session cache failed/);
+  });
+
+  test('a failing durable store fails the request', async () => {
+    const store = new CachedStore(new MemoryStore(), new DownStore());
+    await assert.rejects(
+      store.create({
+        sessionKey: 'k'.repeat(32),
+        data: {},
+        expiresAt: new Date(Date.now() + 1000),
+      }),
+      StoreError,
+    );
+  });
+});
