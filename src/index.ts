@@ -25,12 +25,16 @@ export {
   type SessionOptions,
 } from './core/session-options.js';
 export type {
+  ClearExpiredOptions,
   SessionData,
   SessionRecord,
   SessionStore,
   StoreContext,
 } from './core/session-store.js';
+export { StoreBinding } from './core/store-binding.js';
 export { ImproperlyConfigured } from './improperly-configured.js';
 export { type Clock, systemClock } from './signing/clock.js';
+export { CachedStore } from './stores/cached-store.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
 export { SIGNED_COOKIE_SALT, SignedCookieStore } from './stores/signed-cookie-store.js';
+export { importDriver, type OwnedStore, storeFromUrl } from './stores/store-from-url.js';

@@ -28,6 +28,7 @@ interface Attached {
  * @see https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-cookie-based-sessions
  */
 export class SignedCookieStore implements SessionStore {
+  readonly selfExpiring = true;
   #attached: Attached | null = null;
 
   /** Takes the manager's secret (through its codec), clock and cookie age. */
@@ -65,7 +66,10 @@ export class SignedCookieStore implements SessionStore {
     return false;
   }
 
-  async clearExpired(): Promise<void> {}
+  /** Does nothing: an expired cookie fails its signature age check; nothing is stored. */
+  async clearExpired(): Promise<number> {
+    return 0;
+  }
 
   #context(): Attached {
     if (this.#attached === null) {
