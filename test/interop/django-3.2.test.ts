@@ -17,25 +17,12 @@ import {
   TimestampSigner,
 } from '../../src/signing/index.js';
 import { DjangoBatch, describeWithDjango, findDjango, signedAt } from '../support/django.js';
-import { DUMPS_CASES, LARGE_VALUE, SESSION_DATA } from './values.js';
+import { clockAt, DUMPS_CASES, LARGE_VALUE, SESSION_DATA, saltLabel, withSalt } from './values.js';
 
 const SECRET = 'keepstate-interop-secret';
 const SALTS = [undefined, 'my-salt', '🍪 emoji 😀 salt'] as const;
 const VALUES = ['hello', 'a:b:c', 'héllo 中文 😀'];
 const COOKIE_SESSION_SALT = 'django.contrib.sessions.backends.signed_cookies';
-
-function withSalt(salt: string | undefined): { salt?: string } {
-  return salt === undefined ? {} : { salt };
-}
-
-function saltLabel(salt: string | undefined): string {
-  return salt === undefined ? 'the default salt' : `salt ${JSON.stringify(salt)}`;
-}
-
-function clockAt(offsetSeconds: number): () => Date {
-  const at = new Date(Date.now() + offsetSeconds * 1000);
-  return () => at;
-}
 
 const django = await findDjango('3.2');
 

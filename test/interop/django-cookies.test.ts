@@ -13,6 +13,7 @@ import {
 } from '../../src/cookies/index.js';
 import { BadSignature, SignatureExpired } from '../../src/signing/index.js';
 import { DjangoBatch, describeWithDjango, findDjango, signedAt } from '../support/django.js';
+import { clockAt } from './values.js';
 
 const SECRET = 'keepstate-interop-secret';
 const OLD_SECRET = 'keepstate-interop-old-secret';
@@ -38,11 +39,6 @@ function headerParts(setCookie: string): { pair: string; attributes: string[] } 
     return [name.toLowerCase(), ...value].join('=');
   });
   return { pair, attributes: normalized.sort() };
-}
-
-function clockAt(offsetSeconds: number): () => Date {
-  const at = new Date(Date.now() + offsetSeconds * 1000);
-  return () => at;
 }
 
 const django = await findDjango('5.2');

@@ -19,28 +19,13 @@ import {
   findDjango,
   signedAt,
 } from '../support/django.js';
-import { DUMPS_CASES, LARGE_VALUE } from './values.js';
+import { clockAt, DUMPS_CASES, LARGE_VALUE, saltLabel, withSalt } from './values.js';
 
 const SECRET = 'keepstate-interop-secret';
 const OLD_SECRET = 'keepstate-interop-old-secret';
 
 const SALTS = [undefined, '', 'my-salt', 'ünïcödé sält', '🍪 emoji 😀 salt'] as const;
 const VALUES = ['hello', '', 'héllo wörld', 'a:b:c', '中文 😀 𝄞', 'quote " backslash \\ end'];
-
-/** `{ salt }`, or nothing for Django's default salt (Python cannot be handed `undefined`). */
-function withSalt(salt: string | undefined): { salt?: string } {
-  return salt === undefined ? {} : { salt };
-}
-
-function saltLabel(salt: string | undefined): string {
-  return salt === undefined ? 'the default salt' : `salt ${JSON.stringify(salt)}`;
-}
-
-/** Seconds from now, as a clock. */
-function clockAt(offsetSeconds: number): () => Date {
-  const at = new Date(Date.now() + offsetSeconds * 1000);
-  return () => at;
-}
 
 async function tokensOf(calls: readonly DjangoCall[]): Promise<string[]> {
   const tokens = await Promise.all(calls.map((call) => call.result()));

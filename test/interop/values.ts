@@ -52,3 +52,19 @@ export const SESSION_DATA: Record<string, unknown> = {
   seen_intro: true,
   coupon: null,
 };
+
+/** `{ salt }`, or nothing for Django's default salt (Python cannot be handed `undefined`). */
+export function withSalt(salt: string | undefined): { salt?: string } {
+  return salt === undefined ? {} : { salt };
+}
+
+/** How a test name says which salt it used. */
+export function saltLabel(salt: string | undefined): string {
+  return salt === undefined ? 'the default salt' : `salt ${JSON.stringify(salt)}`;
+}
+
+/** A clock fixed `offsetSeconds` from now. */
+export function clockAt(offsetSeconds: number): () => Date {
+  const at = new Date(Date.now() + offsetSeconds * 1000);
+  return () => at;
+}

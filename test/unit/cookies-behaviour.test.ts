@@ -13,6 +13,7 @@ import {
 import { ImproperlyConfigured } from '../../src/improperly-configured.js';
 import type { Clock } from '../../src/signing/clock.js';
 import { BadSignature, SignatureExpired, TimestampSigner } from '../../src/signing/index.js';
+import { prng } from '../support/prng.js';
 
 const NOW = 1_700_000_000;
 const at =
@@ -20,18 +21,6 @@ const at =
   () =>
     new Date(seconds * 1000);
 const secret = 'behaviour-test-secret';
-
-/** mulberry32: a tiny seeded PRNG, so a failing random header can be reproduced from its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function cookiesOf(entries: Record<string, string>): Record<string, string> {
   return Object.assign(Object.create(null), entries);
