@@ -34,16 +34,18 @@ class DownStore implements SessionStore {
 }
 
 describe('CachedStore', () => {
-  test('reads fill the cache from the durable store', async () => {
+  /** A CachedStore over two MemoryStores, and a record that lives a minute. */
+  function pair() {
     const clock = testClock();
     const cache = new MemoryStore({ clock });
     const durable = new MemoryStore({ clock });
-    const store = new CachedStore(cache, durable);
-    const record = {
-      sessionKey: 'k'.repeat(32),
-      data: { a: 1 },
-      expiresAt: new Date(clock().getTime() + 60_000),
-    };
+    const expiresAt = new Date(clock().getTime() + 60_000);
+    const record = { sessionKey: 'k'.repeat(32), data: { a: 1 }, expiresAt };
+    return { cache, durable, store: new CachedStore(cache, durable), record };
+  }
+
+  test('reads fill the cache from the durable store', async () => {
+    const { cache, durable, store, record } = pair();
     await durable.create(record);
     assert.equal(await cache.exists(record.sessionKey), false);
     assert.deepEqual((await store.load(record.sessionKey))?.data, { a: 1 });
@@ -51,15 +53,7 @@ describe('CachedStore', () => {
   });
 
   test('writes go to both; a delete removes both', async () => {
-    const clock = testClock();
-    const cache = new MemoryStore({ clock });
-    const durable = new MemoryStore({ clock });
-    const store = new CachedStore(cache, durable);
-    const record = {
-      sessionKey: 'k'.repeat(32),
-      data: { a: 1 },
-      expiresAt: new Date(clock().getTime() + 60_000),
-    };
+    const { cache, durable, store, record } = pair();
     await store.create(record);
     await store.save({ ...record, data: { a: 2 } });
     assert.deepEqual((await durable.load(record.sessionKey))?.data, { a: 2 });
