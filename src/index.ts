@@ -1,4 +1,10 @@
-export { CreateError, SessionInterrupted, StoreError, UpdateError } from './core/errors.js';
+export {
+  CookieTooLarge,
+  CreateError,
+  SessionInterrupted,
+  StoreError,
+  UpdateError,
+} from './core/errors.js';
 export {
   EXPIRY_KEY,
   type Expiry,
@@ -15,6 +21,7 @@ export {
   SESSION_STORE_SALT,
   SessionCodec,
   type SessionCodecOptions,
+  type SignedSessionData,
 } from './core/session-codec.js';
 export { generateSessionKey, isValidSessionKey } from './core/session-key.js';
 export { type SessionCommit, SessionManager } from './core/session-manager.js';
@@ -35,6 +42,11 @@ export { StoreBinding } from './core/store-binding.js';
 export { ImproperlyConfigured } from './improperly-configured.js';
 export { type Clock, systemClock } from './signing/clock.js';
 export { CachedStore } from './stores/cached-store.js';
+export { FileStore, type FileStoreOptions } from './stores/file-store.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
-export { SIGNED_COOKIE_SALT, SignedCookieStore } from './stores/signed-cookie-store.js';
+export {
+  COOKIE_SIZE_LIMIT,
+  SIGNED_COOKIE_SALT,
+  SignedCookieStore,
+} from './stores/signed-cookie-store.js';
 export { importDriver, type OwnedStore, storeFromUrl } from './stores/store-from-url.js';

@@ -37,3 +37,27 @@ export class SessionInterrupted extends Error {
 export class StoreError extends Error {
   override readonly name = 'StoreError';
 }
+
+/**
+ * A cookie would be larger than browsers keep, so it was refused before any `Set-Cookie` was
+ * sent: a browser drops such a cookie silently, and the visitor would lose the session with no
+ * error anywhere. Browsers keep at least 4,096 bytes of name, value and attributes per cookie
+ * (RFC 6265, section 6.1) and no more in practice.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6265#section-6.1
+ * @see https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-cookie-based-sessions
+ */
+export class CookieTooLarge extends Error {
+  override readonly name = 'CookieTooLarge';
+  /** The size the cookie would have had, in bytes (name, value and attributes). */
+  readonly bytes: number;
+  /** The most bytes allowed. */
+  readonly limit: number;
+
+  /** @param message - names the size, the limit and what to do instead */
+  constructor(message: string, size: { readonly bytes: number; readonly limit: number }) {
+    super(message);
+    this.bytes = size.bytes;
+    this.limit = size.limit;
+  }
+}

@@ -1,3 +1,4 @@
+import { b62Decode } from '../signing/base62.js';
 import type { Clock } from '../signing/clock.js';
 import { BadSignature, SignatureExpired } from '../signing/errors.js';
 import type { Serializer } from '../signing/json-serializer.js';
@@ -17,6 +18,16 @@ export interface SessionCodecOptions {
   readonly serializer?: Serializer;
   readonly clock?: Clock;
   readonly logger?: SecurityLogger;
+}
+
+/** Session data decoded from a signed token, with the instant the token was signed. */
+export interface SignedSessionData {
+  readonly data: SessionData;
+  /**
+   * When the token was signed, to the whole second (Django's timestamps drop the fraction). Taken
+   * from the verified token, so it is as trustworthy as the data.
+   */
+  readonly signedAt: Date;
 }
 
 /**
@@ -69,6 +80,24 @@ export class SessionCodec {
       }
       return null;
     }
+  }
+
+  /**
+   * Decodes like {@link decode} and also returns when the token was signed, for stores that
+   * count an expiry from the signing time (the signed-cookie store). Never throws; `null` in
+   * every case where {@link decode} gives `null`.
+   *
+   * @param maxAge - seconds, as for {@link decode}
+   */
+  decodeWithTimestamp(token: string, maxAge?: number): SignedSessionData | null {
+    const data = this.decode(token, maxAge);
+    if (data === null) return null;
+    // The signature covers `payload:timestamp`, and unsigning has just parsed that timestamp, so
+    // the field before the last separator is verified and well-formed.
+    const sep = this.#signer.sep;
+    const signed = token.slice(0, token.lastIndexOf(sep));
+    const timestamp = b62Decode(signed.slice(signed.lastIndexOf(sep) + sep.length));
+    return { data, signedAt: new Date(timestamp * 1000) };
   }
 }
 

@@ -261,7 +261,11 @@ export class Session<T extends SessionData = SessionData> {
         this.modified = true;
         return;
       } catch (error) {
-        if (!(error instanceof CreateError)) throw error;
+        if (!(error instanceof CreateError)) {
+          // The key was never stored: keeping it would make the next save an update of nothing.
+          this.#sessionKey = null;
+          throw error;
+        }
       }
     }
     this.#sessionKey = null;

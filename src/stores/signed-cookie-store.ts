@@ -1,82 +1,163 @@
-import { EXPIRY_KEY, expiryDate } from '../core/expiry.js';
+import { serializeCookie } from '../cookies/serialize-cookie.js';
+import { CookieTooLarge } from '../core/errors.js';
+import { EXPIRY_KEY, parseIsoformat } from '../core/expiry.js';
 import type { SessionCodec } from '../core/session-codec.js';
 import type { SessionRecord, SessionStore, StoreContext } from '../core/session-store.js';
-import { ImproperlyConfigured } from '../improperly-configured.js';
-import type { Clock } from '../signing/clock.js';
+import { StoreBinding } from '../core/store-binding.js';
 
 /** The salt Django's `signed_cookies` engine signs the cookie with. */
 export const SIGNED_COOKIE_SALT = 'django.contrib.sessions.backends.signed_cookies';
+
+/**
+ * The most bytes a session cookie may have, name, value and attributes together: what browsers
+ * keep per cookie (RFC 6265, section 6.1).
+ */
+export const COOKIE_SIZE_LIMIT = 4096;
 
 // A signed value is base64url, `.`, and `:` separators; nothing else can verify, so anything
 // else is refused before any crypto runs.
 const SIGNED_VALUE = /^[A-Za-z0-9_\-.:]{8,4096}$/;
 
-interface Attached {
-  readonly codec: SessionCodec;
-  readonly clock: Clock;
-  readonly cookieAge: number;
-}
-
 /**
  * Keeps the whole session in the cookie, signed (not encrypted: the browser can read it) with
- * Django's `signed_cookies` format, so nothing is stored on the server. The cookie is valid for
- * `cookieAge` seconds after it was last written.
+ * Django's `signed_cookies` format, so nothing is stored on the server and a Django app with the
+ * same secret reads the same cookie.
  *
- * Like Django's engine it cannot end a session on the server: a copied cookie stays valid until
- * it expires, and `delete` does nothing.
+ * Expiry, beyond Django: the cookie is refused once it is older than `cookieAge` seconds (counted
+ * from when it was last signed, as Django does: an age equal to `cookieAge` still passes), and
+ * also once the session's own `setExpiry` has passed, which Django ignores (tickets 19201 and
+ * 27775): a number of seconds counts from the signing time in the cookie (whole seconds), a
+ * `Date` is an absolute instant; either way the session is gone at exactly that instant, and
+ * `cookieAge` still caps it. Saving signs the cookie again, so a numeric expiry is an inactivity
+ * timeout, as with the server-side stores.
+ *
+ * Limits: the cookie cannot be revoked. `delete` does nothing, so a copied cookie stays valid
+ * until it expires (store a server-side flag, or use a server-side store, to log out for
+ * real); `exists` is always `false`, as in Django. The data must fit in one cookie:
+ * `create`/`save` throw {@link CookieTooLarge} before anything is sent when the cookie would
+ * pass {@link COOKIE_SIZE_LIMIT} bytes.
  *
  * @see https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-cookie-based-sessions
+ * @see https://github.com/django/django/blob/stable/5.2.x/django/contrib/sessions/backends/signed_cookies.py
+ * @see https://code.djangoproject.com/ticket/19201
+ * @see https://code.djangoproject.com/ticket/27775
  */
 export class SignedCookieStore implements SessionStore {
+  /** `true`: a cookie expires by itself, there is nothing on the server to sweep. */
   readonly selfExpiring = true;
-  #attached: Attached | null = null;
+  readonly #binding = new StoreBinding('SignedCookieStore');
+  #codec: SessionCodec | null = null;
 
-  /** Takes the manager's secret (through its codec), clock and cookie age. */
+  /** Takes the manager's secret (through a codec with the engine's salt), clock, cookie age and name. */
   attach(context: StoreContext): void {
-    this.#attached = {
-      codec: context.codecFor(SIGNED_COOKIE_SALT),
-      clock: context.clock,
-      cookieAge: context.cookieAge,
-    };
+    this.#binding.attach(context);
+    this.#codec = context.codecFor(SIGNED_COOKIE_SALT);
   }
 
+  /** Whether `value` looks like a signed value (base64url, `.` and `:`; 8 to 4,096 characters). */
   isValidKey(value: string): boolean {
     return SIGNED_VALUE.test(value);
   }
 
+  /**
+   * Verifies the cookie value and returns its data, or `null` when the signature does not
+   * verify (with a warning on the security logger), the cookie is older than `cookieAge`, or the
+   * session's own expiry has passed.
+   *
+   * @throws ImproperlyConfigured when no {@link SessionManager} attached the store
+   */
   async load(value: string): Promise<SessionRecord | null> {
-    const { codec, clock, cookieAge } = this.#context();
-    const data = codec.decode(value, cookieAge);
-    if (data === null) return null;
-    return { sessionKey: value, data, expiresAt: expiryDate(data[EXPIRY_KEY], clock(), cookieAge) };
+    const { cookieAge, clock } = this.#binding.context;
+    // Django's own check, with its boundary: an age equal to `cookieAge` still passes.
+    const decoded = this.#signing().decodeWithTimestamp(value, cookieAge);
+    if (decoded === null) return null;
+    const { data, signedAt } = decoded;
+    const capped = signedAt.getTime() + cookieAge * 1000;
+    const own = ownExpiry(data[EXPIRY_KEY], signedAt);
+    if (own !== null && clock().getTime() >= own) return null;
+    return { sessionKey: value, data, expiresAt: new Date(Math.min(own ?? capped, capped)) };
   }
 
+  /**
+   * Signs the data into a cookie value.
+   * @throws CookieTooLarge when the cookie would pass {@link COOKIE_SIZE_LIMIT} bytes
+   * @throws ImproperlyConfigured when no {@link SessionManager} attached the store
+   */
   async create(record: SessionRecord): Promise<string> {
-    return this.#context().codec.encode(record.data);
+    return this.#sign(record);
   }
 
+  /**
+   * Signs the data into a new cookie value; the same as {@link create}, since there is no
+   * server-side record that could have vanished.
+   * @throws CookieTooLarge when the cookie would pass {@link COOKIE_SIZE_LIMIT} bytes
+   * @throws ImproperlyConfigured when no {@link SessionManager} attached the store
+   */
   async save(record: SessionRecord): Promise<string> {
-    return this.#context().codec.encode(record.data);
+    return this.#sign(record);
   }
 
-  async delete(): Promise<void> {}
+  /**
+   * Does nothing: there is no server-side record. Logging out empties the session, and the
+   * manager then deletes the cookie from this browser; a copy of the cookie kept elsewhere stays
+   * valid until it expires.
+   */
+  async delete(_value: string): Promise<void> {}
 
   /** Always `false`: there is no server-side record, as in Django. */
-  async exists(): Promise<boolean> {
+  async exists(_value: string): Promise<boolean> {
     return false;
   }
 
-  /** Does nothing: an expired cookie fails its signature age check; nothing is stored. */
+  /** Does nothing and returns 0: an expired cookie fails its checks on load; nothing is stored. */
   async clearExpired(): Promise<number> {
     return 0;
   }
 
-  #context(): Attached {
-    if (this.#attached === null) {
-      throw new ImproperlyConfigured(
-        'keepstate: SignedCookieStore has no secret: pass it as the `store` option of a SessionManager.',
+  #signing(): SessionCodec {
+    // Not attached: the binding throws its ImproperlyConfigured, which names this store.
+    return this.#codec ?? this.#binding.context.codecFor(SIGNED_COOKIE_SALT);
+  }
+
+  #sign(record: SessionRecord): string {
+    const value = this.#signing().encode(record.data);
+    const { cookieName, clock } = this.#binding.context;
+    const now = clock();
+    // The store does not know the manager's cookie attributes, so it counts the ones keepstate
+    // writes by default, plus `Secure`: a `Domain` or a longer `Path` is not counted.
+    const maxAge =
+      Math.max(0, Math.floor((record.expiresAt.getTime() - now.getTime()) / 1000)) || 0;
+    const header = serializeCookie(cookieName, value, {
+      maxAge,
+      path: '/',
+      httpOnly: true,
+      secure: true,
+      sameSite: 'Lax',
+      clock: () => now,
+    });
+    const bytes = Buffer.byteLength(header);
+    if (bytes > COOKIE_SIZE_LIMIT) {
+      throw new CookieTooLarge(
+        `keepstate: the ${cookieName} cookie would be ${bytes} bytes (name, value and attributes), over the ${COOKIE_SIZE_LIMIT} bytes browsers keep, so a browser would drop it and lose the session. Store less in the session (keep large data on the server and only its id in the session), or use a server-side store such as FileStore, which puts only the session key in the cookie.`,
+        { bytes, limit: COOKIE_SIZE_LIMIT },
       );
     }
-    return this.#attached;
+    return value;
   }
+}
+
+/**
+ * The instant (ms since the epoch) the session's own expiry ends it, or `null` when it has none:
+ * an ISO instant as it is, a non-zero number of seconds after `signedAt`. 0 (until the browser
+ * closes) and anything else leave only `cookieAge`.
+ */
+function ownExpiry(expiry: unknown, signedAt: Date): number | null {
+  if (typeof expiry === 'number' && Number.isFinite(expiry) && expiry !== 0) {
+    return signedAt.getTime() + expiry * 1000;
+  }
+  if (typeof expiry === 'string') {
+    const micros = parseIsoformat(expiry);
+    return micros === null ? null : micros / 1000;
+  }
+  return null;
 }

@@ -82,6 +82,12 @@ function cookieManager(vector: Vector, cookieAge = 1_209_600): SessionManager {
   });
 }
 
+/**
+ * cookie-session-read vectors that Django loads after the session's own expiry, where keepstate's
+ * SignedCookieStore gives an empty session (see the read tests below).
+ */
+const BEYOND_DJANGO_EXPIRY = new Set(['cookie-session-read-009', 'cookie-session-read-017']);
+
 describe('Django 5.2 signed_cookies vectors', () => {
   for (const vector of vectors('cookie-session-write')) {
     test(`${vector.id}: ${vector.description}`, async () => {
@@ -128,7 +134,12 @@ describe('Django 5.2 signed_cookies vectors', () => {
         return;
       }
       const session = cookieManager(vector, age).open({ sessionid: vector.input.value });
-      assert.deepEqual(Object.fromEntries(await session.items()), vector.output);
+      // Beyond Django: SignedCookieStore enforces the session's own set_expiry, which Django's
+      // signed_cookies engine ignores on load (tickets 19201 and 27775). These two cookies
+      // expired at +300 s (a number counts from the signing time, an ISO instant is absolute),
+      // so at +301 s keepstate gives an empty session where Django still loads the data.
+      const expected = BEYOND_DJANGO_EXPIRY.has(vector.id) ? {} : vector.output;
+      assert.deepEqual(Object.fromEntries(await session.items()), expected);
     });
   }
 });

@@ -1,0 +1,104 @@
+import { type DeleteCookieOptions, deleteCookie } from '../cookies/delete-cookie.js';
+import { type CookieOptions, serializeCookie } from '../cookies/serialize-cookie.js';
+import { readSignedCookie, setSignedCookie } from '../cookies/signed-cookie.js';
+import type { Clock } from '../signing/clock.js';
+
+/** The secrets and clock a {@link CookieJar} signs and verifies with; a manager's `options` fit. */
+export interface CookieJarKeys {
+  /** Signs new cookies (Django's `SECRET_KEY`). */
+  readonly secret: string | Buffer;
+  /** Also accepted when verifying (Django's `SECRET_KEY_FALLBACKS`). */
+  readonly fallbackSecrets: readonly (string | Buffer)[];
+  /** "Now" for signing timestamps, `maxAge` checks and `Expires`. */
+  readonly clock: Clock;
+}
+
+/** The options of {@link CookieJar.setSignedCookie}: the cookie attributes plus Django's `salt`. */
+export interface SetSignedCookieOptions extends CookieOptions {
+  /** Binds the signature to a purpose; `''` by default. */
+  salt?: string;
+}
+
+/** The options of {@link CookieJar.getSignedCookie}, as Django's `get_signed_cookie` takes them. */
+export interface ReadSignedCookieOptions {
+  /** The salt the cookie was set with; `''` by default. */
+  salt?: string;
+  /** Refuse signatures older than this many seconds; no limit by default. */
+  maxAge?: number;
+  /** Also accept the pre-5.2.15 salt `name + salt` (`true` by default, as in Django). */
+  legacySaltFallback?: boolean;
+}
+
+/**
+ * One request's cookies and the cookies its response will set: Django's `request.COOKIES`,
+ * `request.get_signed_cookie`, `response.set_cookie`, `response.set_signed_cookie` and
+ * `response.delete_cookie`, without a framework. Every adapter hands one to the handler and
+ * writes {@link setCookieHeaders} onto the response when the session is committed.
+ *
+ * `cookies` follows Django's `parse_cookie` (the last of a repeated name wins, quoted values are
+ * unquoted, nothing is percent-decoded). As in Django's `response.cookies`, setting a name twice
+ * sends only the last value. Signing uses the keys it was made with, so a jar made from a
+ * `SessionManager`'s options signs with its `secret` and accepts its `fallbackSecrets`.
+ *
+ * @example
+ * const jar = new CookieJar(parseCookie(req.headers.cookie), manager.options);
+ * const theme = jar.getSignedCookie('theme', { salt: 'ui' }) ?? 'light';
+ * jar.setSignedCookie('theme', 'dark', { salt: 'ui', maxAge: 365 * 86400 });
+ * res.setHeader('Set-Cookie', jar.setCookieHeaders);
+ * @see https://docs.djangoproject.com/en/5.2/ref/request-response/#django.http.HttpRequest.COOKIES
+ */
+export class CookieJar {
+  /** The request's cookies, name to value (a `null`-prototype record). */
+  readonly cookies: Readonly<Record<string, string>>;
+  readonly #keys: CookieJarKeys;
+  readonly #outgoing = new Map<string, string>();
+
+  /** @param cookies - the request's cookies, as `parseCookie` returns them */
+  constructor(cookies: Readonly<Record<string, string>>, keys: CookieJarKeys) {
+    this.cookies = cookies;
+    this.#keys = keys;
+  }
+
+  /**
+   * The verified value of a signed request cookie, or `undefined` when it is missing, tampered
+   * with, signed for another name, salt or secret, or older than `maxAge` seconds: Django's
+   * `get_signed_cookie(name, default=None, ...)`. Untrusted input never throws.
+   */
+  getSignedCookie(name: string, options: ReadSignedCookieOptions = {}): string | undefined {
+    const { secret, fallbackSecrets, clock } = this.#keys;
+    return readSignedCookie(this.cookies, name, { ...options, secret, fallbackSecrets, clock });
+  }
+
+  /**
+   * Sets a cookie on the response with Django's `set_cookie` rules (`maxAge` in seconds).
+   *
+   * @throws TypeError when the name or an option is invalid, naming it
+   */
+  setCookie(name: string, value: string, options: CookieOptions = {}): void {
+    this.#outgoing.set(name, serializeCookie(name, value, { clock: this.#keys.clock, ...options }));
+  }
+
+  /**
+   * Sets a cookie signed as Django's `set_signed_cookie` signs it, readable by
+   * {@link getSignedCookie} here and by `request.get_signed_cookie` in Django.
+   *
+   * @throws TypeError when the name or an option is invalid, naming it
+   */
+  setSignedCookie(name: string, value: string, options: SetSignedCookieOptions = {}): void {
+    const { secret, clock } = this.#keys;
+    this.#outgoing.set(name, setSignedCookie(name, value, { clock, ...options, secret }));
+  }
+
+  /**
+   * Makes the browser delete a cookie, as Django's `delete_cookie`; `path` and `domain` must be
+   * those the cookie was set with.
+   */
+  deleteCookie(name: string, options: DeleteCookieOptions = {}): void {
+    this.#outgoing.set(name, deleteCookie(name, options));
+  }
+
+  /** The `Set-Cookie` values the response must carry, one per name, in the order first set. */
+  get setCookieHeaders(): string[] {
+    return [...this.#outgoing.values()];
+  }
+}

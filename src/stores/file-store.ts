@@ -1,0 +1,418 @@
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { type FileHandle, lstat, open, opendir, rename, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CreateError, StoreError, UpdateError } from '../core/errors.js';
+import { EXPIRY_KEY, parseIsoformat } from '../core/expiry.js';
+import { isValidSessionKey } from '../core/session-key.js';
+import type {
+  ClearExpiredOptions,
+  SessionRecord,
+  SessionStore,
+  StoreContext,
+} from '../core/session-store.js';
+import { StoreBinding } from '../core/store-binding.js';
+import { ImproperlyConfigured } from '../improperly-configured.js';
+
+/** Options of a {@link FileStore}. */
+export interface FileStoreOptions {
+  /**
+   * The folder session files live in (Django's `SESSION_FILE_PATH`); it must exist. Default: the
+   * operating system's temporary folder, as Django's `tempfile.gettempdir()`. Prefer a folder only
+   * the server's user can open (mode 0700).
+   */
+  readonly path?: string;
+  /**
+   * What file names start with, before the session key. Default: the manager's `cookieName`, as
+   * Django uses `SESSION_COOKIE_NAME`. Letters, digits and ``!#$%&'*+-.^_`|~`` only.
+   */
+  readonly prefix?: string;
+}
+
+// What a cookie name may hold (an RFC 6265 token): never a path separator.
+const PREFIX = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// `<session key>.<12 hex digits>.tmp` after the prefix: the dot keeps it from ever passing for a
+// session file, here or in Django's `clear_expired`.
+const TEMPORARY = /^[a-z0-9]{8,40}\.[0-9a-f]{12}\.tmp$/;
+// A temporary file outlives its save only when the process died between writing and renaming.
+const STALE_TEMPORARY_MS = 3_600_000;
+const PROGRESS_EVERY = 100;
+const MAX_DATE_MS = 8.64e15;
+
+/** A session file as read at one instant. */
+interface Snapshot {
+  readonly record: SessionRecord;
+  readonly expired: boolean;
+  /** The file's inode, to tell it from a file a concurrent save renamed into its place. */
+  readonly ino: bigint;
+}
+
+/**
+ * Keeps each session in its own file, exactly as Django's `file` engine does, so a Django app and
+ * keepstate can share the folder: the file `<path>/<prefix><session key>` holds Django's encoded
+ * data (no newline, mode 0600), and the session expires at the file's mtime plus `cookieAge`, or
+ * at the instant a `Date` given to `setExpiry` names.
+ *
+ * Beyond Django: a number of seconds given to `setExpiry` counts from the file's mtime (the last
+ * save), where Django takes the number itself as the remaining age, so such a session never
+ * expires on the server (file.py's `_expiry_date` returns `_session_expiry` as it is, and
+ * `get_expiry_age` returns a number as it is). An empty file expires by its mtime too, where
+ * Django keeps it forever. A Django app sharing the folder keeps such sessions longer than
+ * keepstate does, never shorter.
+ *
+ * Writes are atomic for readers: `create` opens the file exclusively (`wx`), `save` writes a
+ * temporary file beside it and renames it over the session file, so a reader sees the old data
+ * or the new, never a mix. `save` needs the file to be there (else `UpdateError`, so a logout
+ * wins), but POSIX has no rename-if-exists: a delete landing between the save's check and its
+ * rename is undone. The check runs after the temporary file is written, right before the rename,
+ * so the window is two system calls wide (Django checks before writing). Closing it would need a
+ * lock file per session, which Django rejected (ticket 8616) and which Django processes sharing
+ * the folder would not honour.
+ *
+ * The file's mtime carries `expiresAt`: it is set, from the manager's clock, so that Django's
+ * rule gives `expiresAt` back (for what the core saves, that is the time of the save).
+ *
+ * Pick it for one server, or a few sharing a folder with each other or with a Django app; with
+ * many sessions prefer a database or Redis, since `clearExpired` reads every file.
+ *
+ * @see https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-file-based-sessions
+ * @see https://github.com/django/django/blob/stable/5.2.x/django/contrib/sessions/backends/file.py
+ */
+export class FileStore implements SessionStore {
+  /** The absolute path of the folder the session files are in. */
+  readonly path: string;
+  readonly #prefix: string | undefined;
+  readonly #binding = new StoreBinding('FileStore');
+
+  /**
+   * Checks the options; the folder must exist already, as Django requires.
+   *
+   * @throws ImproperlyConfigured when `path` is not an existing folder, or `prefix` holds a
+   *   character a cookie name cannot (a path separator, say)
+   */
+  constructor(options: FileStoreOptions = {}) {
+    const folder = resolve(options.path ?? tmpdir());
+    let isFolder = false;
+    try {
+      isFolder = statSync(folder).isDirectory();
+    } catch {}
+    if (!isFolder) {
+      throw new ImproperlyConfigured(
+        `keepstate: option \`path\` of FileStore: ${JSON.stringify(folder)} is not an existing folder; create it (mode 0700, owned by the server's user) or pass another one.`,
+      );
+    }
+    if (options.prefix !== undefined && !PREFIX.test(options.prefix)) {
+      throw new ImproperlyConfigured(
+        `keepstate: option \`prefix\` of FileStore: ${JSON.stringify(options.prefix)} must be one or more letters, digits or !#$%&'*+-.^_\`|~ (as a cookie name), so it can never name another folder.`,
+      );
+    }
+    this.path = folder;
+    this.#prefix = options.prefix;
+  }
+
+  /** Takes the manager's codec, clock, cookie age and cookie name (the default prefix). */
+  attach(context: StoreContext): void {
+    this.#binding.attach(context);
+  }
+
+  /**
+   * Reads the session file. A missing or expired file gives `null` (an expired one is deleted);
+   * a file whose content does not verify, or an empty one, is a session with empty data, as in
+   * Django. An invalid session key gives `null` without touching any file.
+   *
+   * @throws StoreError when the file system fails otherwise
+   * @throws ImproperlyConfigured when no {@link SessionManager} attached the store
+   */
+  async load(sessionKey: string): Promise<SessionRecord | null> {
+    if (!isValidSessionKey(sessionKey)) return null;
+    const snapshot = await this.#read(sessionKey);
+    if (snapshot === null) return null;
+    if (snapshot.expired) {
+      await this.#removeIfSame(sessionKey, snapshot.ino);
+      return null;
+    }
+    return snapshot.record;
+  }
+
+  /**
+   * Writes a new session file with an exclusive open. An expired file under the key is replaced.
+   *
+   * @throws CreateError when a live session file has the key
+   * @throws RangeError when the key is not 8 to 40 characters of `[a-z0-9]`
+   * @throws StoreError when the file system fails otherwise
+   */
+  async create(record: SessionRecord): Promise<string> {
+    const file = this.#file(record.sessionKey);
+    const content = this.#binding.codec.encode(record.data);
+    const times = this.#times(record);
+    let handle = await this.#openExclusive(file);
+    if (handle === null) {
+      const existing = await this.#read(record.sessionKey);
+      if (existing !== null && !existing.expired) throw taken(record.sessionKey);
+      if (existing !== null) await this.#removeIfSame(record.sessionKey, existing.ino);
+      handle = await this.#openExclusive(file);
+      if (handle === null) throw taken(record.sessionKey);
+    }
+    let written = false;
+    try {
+      try {
+        await this.#fill(handle, content, times);
+      } finally {
+        await handle.close();
+      }
+      written = true;
+    } catch (error) {
+      throw this.#failure('write', error);
+    } finally {
+      // A half-written file would read as a session with empty data: remove it.
+      if (!written) await unlink(file).catch(() => {});
+    }
+    return record.sessionKey;
+  }
+
+  /**
+   * Replaces the session file atomically (temporary file, then rename).
+   *
+   * @throws UpdateError when the file is gone (deleted or expired and swept meanwhile)
+   * @throws RangeError when the key is not 8 to 40 characters of `[a-z0-9]`
+   * @throws StoreError when the file system fails otherwise
+   */
+  async save(record: SessionRecord): Promise<string> {
+    const file = this.#file(record.sessionKey);
+    const content = this.#binding.codec.encode(record.data);
+    const times = this.#times(record);
+    const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    const handle = await this.#openExclusive(temporary);
+    if (handle === null) throw this.#failure('write', new Error('temporary file name taken'));
+    let renamed = false;
+    try {
+      try {
+        await this.#fill(handle, content, times);
+      } finally {
+        await handle.close();
+      }
+      // Checked after the slow part, right before the rename, to keep the window small.
+      if (!(await this.#present(file))) {
+        throw new UpdateError(`Session ${record.sessionKey.slice(0, 6)}… no longer exists`);
+      }
+      await rename(temporary, file);
+      renamed = true;
+    } catch (error) {
+      if (error instanceof UpdateError || error instanceof StoreError) throw error;
+      throw this.#failure('write', error);
+    } finally {
+      if (!renamed) await unlink(temporary).catch(() => {});
+    }
+    return record.sessionKey;
+  }
+
+  /**
+   * Deletes the session file; a missing file, or an invalid key, is not an error.
+   * @throws StoreError when the file system fails otherwise
+   */
+  async delete(sessionKey: string): Promise<void> {
+    if (!isValidSessionKey(sessionKey)) return;
+    try {
+      await unlink(this.#file(sessionKey));
+    } catch (error) {
+      if (code(error) !== 'ENOENT') throw this.#failure('delete', error);
+    }
+  }
+
+  /**
+   * Whether a live session file has this key (an expired one is deleted), unlike Django's
+   * `exists`, which only asks whether the file is there.
+   * @throws StoreError when the file system fails
+   */
+  async exists(sessionKey: string): Promise<boolean> {
+    return (await this.load(sessionKey)) !== null;
+  }
+
+  /**
+   * Deletes the expired session files (those whose name is the prefix and a valid key), as
+   * Django's `clear_expired` does. The folder is streamed with `opendir`, not listed at once, so
+   * its names never all sit in memory. Temporary files left by a process that died while saving
+   * are deleted once an hour old; other files are never touched.
+   *
+   * @param options - `onProgress` gets the running total every 100 deletions and at the end
+   * @returns how many session files were deleted
+   * @throws StoreError when the folder or a session file cannot be read or deleted
+   * @throws ImproperlyConfigured when no {@link SessionManager} attached the store (reading an
+   *   expiry needs the secret)
+   */
+  async clearExpired(options: ClearExpiredOptions = {}): Promise<number> {
+    const prefix = this.#filePrefix();
+    // The context first: without it nothing can be decoded, and that is not a file system error.
+    const now = this.#binding.context.clock().getTime();
+    let deleted = 0;
+    try {
+      for await (const entry of await opendir(this.path)) {
+        if (!entry.isFile() || !entry.name.startsWith(prefix)) continue;
+        const rest = entry.name.slice(prefix.length);
+        if (isValidSessionKey(rest)) {
+          const snapshot = await this.#read(rest);
+          if (snapshot?.expired && (await this.#removeIfSame(rest, snapshot.ino))) {
+            deleted++;
+            if (deleted % PROGRESS_EVERY === 0) options.onProgress?.(deleted);
+          }
+        } else if (TEMPORARY.test(rest)) {
+          await this.#removeStaleTemporary(join(this.path, entry.name), now);
+        }
+      }
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw this.#failure('sweep', error);
+    }
+    if (deleted === 0 || deleted % PROGRESS_EVERY !== 0) options.onProgress?.(deleted);
+    return deleted;
+  }
+
+  #filePrefix(): string {
+    return this.#prefix ?? this.#binding.context.cookieName;
+  }
+
+  #file(sessionKey: string): string {
+    // Defence in depth: the manager refuses such keys already, but a store can be called directly.
+    if (!isValidSessionKey(sessionKey)) {
+      throw new RangeError(
+        'FileStore: a session key is 8 to 40 characters of [a-z0-9]; this one could name another file',
+      );
+    }
+    return join(this.path, this.#filePrefix() + sessionKey);
+  }
+
+  async #read(sessionKey: string): Promise<Snapshot | null> {
+    const file = this.#file(sessionKey);
+    const { codec, cookieAge, clock } = this.#binding.context;
+    let handle: FileHandle;
+    try {
+      handle = await open(file, 'r');
+    } catch (error) {
+      if (code(error) === 'ENOENT') return null;
+      throw this.#failure('read', error);
+    }
+    try {
+      // Stat and content from one open file: one inode, even if a save renames another in.
+      const stats = await handle.stat({ bigint: true });
+      const text = await handle.readFile('utf8');
+      // Django reads an empty file (its placeholder) as an empty session, and bad data as `{}`.
+      const data = text === '' ? {} : (codec.decode(text) ?? {});
+      const mtime = Number(stats.mtimeNs / 1000n);
+      const expiry = data[EXPIRY_KEY];
+      const until = instant(expiry) ?? mtime + (lifetime(expiry) ?? cookieAge) * 1_000_000;
+      // Django floors the remaining age to whole seconds and expires at 0 (`get_expiry_age(...)
+      // <= 0` in file.py), so a file is gone up to a second before the exact instant.
+      const expired = until - clock().getTime() * 1000 < 1_000_000;
+      const expiresAt = new Date(Math.max(-MAX_DATE_MS, Math.min(MAX_DATE_MS, until / 1000)));
+      return { record: { sessionKey, data, expiresAt }, expired, ino: stats.ino };
+    } catch (error) {
+      throw this.#failure('read', error);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Opens `file` for writing only if it does not exist (mode 0600); `null` when it does. */
+  async #openExclusive(file: string): Promise<FileHandle | null> {
+    try {
+      return await open(file, 'wx', 0o600);
+    } catch (error) {
+      if (code(error) === 'EEXIST') return null;
+      throw this.#failure('create', error);
+    }
+  }
+
+  /**
+   * The access and modification times of a file holding `record`. Its expiry is read back as
+   * mtime + seconds (mtime + `cookieAge` when the data holds no number), so the mtime is set to
+   * make that sum `expiresAt`, which for what the core saves is the time of the save, as Django
+   * writes it. An instant in the data ignores the mtime, so it is simply the time of the save.
+   * Both come from the manager's clock, not the file system's, so tests on an injected clock see
+   * what production sees.
+   */
+  #times(record: SessionRecord): { readonly atime: Date; readonly mtime: Date } {
+    const { clock, cookieAge } = this.#binding.context;
+    const now = clock();
+    const expiry = record.data[EXPIRY_KEY];
+    if (instant(expiry) !== null) return { atime: now, mtime: now };
+    const seconds = lifetime(expiry) ?? cookieAge;
+    return { atime: now, mtime: new Date(record.expiresAt.getTime() - seconds * 1000) };
+  }
+
+  /** Writes the content, then the times that carry the record's expiry. */
+  async #fill(
+    handle: FileHandle,
+    content: string,
+    times: { readonly atime: Date; readonly mtime: Date },
+  ): Promise<void> {
+    await handle.writeFile(content, 'utf8');
+    await handle.utimes(times.atime, times.mtime);
+  }
+
+  async #present(file: string): Promise<boolean> {
+    try {
+      await lstat(file);
+      return true;
+    } catch (error) {
+      if (code(error) === 'ENOENT') return false;
+      throw this.#failure('read', error);
+    }
+  }
+
+  /** Deletes the session file if it is still the one read (inode `ino`); whether it did. */
+  async #removeIfSame(sessionKey: string, ino: bigint): Promise<boolean> {
+    const file = this.#file(sessionKey);
+    try {
+      // A save may have renamed a fresh file over the expired one since it was read: keep that.
+      if ((await lstat(file, { bigint: true })).ino !== ino) return false;
+      await unlink(file);
+      return true;
+    } catch (error) {
+      if (code(error) === 'ENOENT') return false;
+      throw this.#failure('delete', error);
+    }
+  }
+
+  async #removeStaleTemporary(file: string, now: number): Promise<void> {
+    try {
+      // ctime, not mtime: a save sets the mtime to carry the expiry, but cannot set the ctime.
+      if (now - (await lstat(file)).ctimeMs > STALE_TEMPORARY_MS) await unlink(file);
+    } catch (error) {
+      if (code(error) !== 'ENOENT') throw this.#failure('delete', error);
+    }
+  }
+
+  #failure(action: string, error: unknown): StoreError {
+    // No file name in the message, which is what gets logged: it holds the session key, a
+    // credential. `cause` keeps the system's error, path included, for debugging.
+    const reason = code(error) ?? (error instanceof Error ? error.message : String(error));
+    return new StoreError(
+      `FileStore: cannot ${action} a session file in ${this.path} (${reason})`,
+      { cause: error },
+    );
+  }
+}
+
+/** An ISO instant in the data, in microseconds since the epoch; `null` for anything else. */
+function instant(expiry: unknown): number | null {
+  return typeof expiry === 'string' ? parseIsoformat(expiry) : null;
+}
+
+/**
+ * The seconds from the mtime to the expiry that a number in the data gives (beyond Django, see
+ * {@link FileStore}); `null` when there is none (also for 0, until the browser closes), so
+ * `cookieAge` applies.
+ */
+function lifetime(expiry: unknown): number | null {
+  return typeof expiry === 'number' && Number.isFinite(expiry) && expiry !== 0 ? expiry : null;
+}
+
+function code(error: unknown): string | undefined {
+  const value = (error as { code?: unknown } | null)?.code;
+  return typeof value === 'string' ? value : undefined;
+}
+
+function taken(sessionKey: string): CreateError {
+  return new CreateError(`Session key ${sessionKey.slice(0, 6)}… is taken`);
+}
