@@ -1,17 +1,27 @@
 import { parseArgs } from 'node:util';
+import { ImproperlyConfigured } from '../improperly-configured.js';
+import { isValidSessionKey } from '../core/session-key.js';
+import { SessionManager } from '../core/session-manager.js';
 import type { SessionStore } from '../core/session-store.js';
 import { storeFromUrl } from '../stores/store-from-url.js';
 
 const USAGE = `Usage: keepstate <command> [--store URL]
 
 Commands:
-  clearsessions   delete expired sessions (Django's manage.py clearsessions)
-  migrate         create the session table and its index if missing (SQL stores)
+  clearsessions          delete expired sessions (Django's manage.py clearsessions)
+  migrate                create the session table and its index if missing (SQL stores)
+  inspect <session key>  print a stored session: its key, expiry and decoded data
 
 Options:
   --store URL     the store, as storeFromUrl takes it (default: $KEEPSTATE_STORE),
                   e.g. sqlite:./sessions.sqlite3, postgres://user@host/db, file:./sessions
   -h, --help      show this help
+
+Environment:
+  KEEPSTATE_STORE             the store URL, when --store is not given
+  KEEPSTATE_SECRET            the secret sessions are signed with (Django's SECRET_KEY); needed
+                              by inspect, and by clearsessions on a file store
+  KEEPSTATE_FALLBACK_SECRETS  older secrets, comma-separated (Django's SECRET_KEY_FALLBACKS)
 `;
 
 /** A store a command can migrate. */
@@ -41,7 +51,7 @@ export async function main(
     (values.help ? out : err).write(USAGE);
     return values.help ? 0 : 2;
   }
-  if (command !== 'clearsessions' && command !== 'migrate') {
+  if (command !== 'clearsessions' && command !== 'migrate' && command !== 'inspect') {
     err.write(`keepstate: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
     return 2;
   }
@@ -52,8 +62,14 @@ export async function main(
   }
   const store = await storeFromUrl(url);
   try {
+    attachSecret(store);
     if (command === 'migrate') return await migrate(store, url, out, err);
+    if (command === 'inspect') return await inspect(store, positionals[1], out, err);
     return await clearSessions(store, url, out, err);
+  } catch (error) {
+    if (!(error instanceof ImproperlyConfigured)) throw error;
+    err.write(`${error.message}\nThe command line reads the secret from KEEPSTATE_SECRET.\n`);
+    return 2;
   } finally {
     await store.close();
   }
@@ -106,6 +122,44 @@ async function migrate(
   }
   await (store as Migratable).migrate();
   out.write('The session table is ready.\n');
+  return 0;
+}
+
+/**
+ * Gives the store the secret from the environment, as a SessionManager would, so it can decode
+ * sessions. Without one, only commands that need no decoding work.
+ */
+function attachSecret(store: SessionStore): void {
+  const secret = process.env.KEEPSTATE_SECRET;
+  if (secret === undefined || secret === '') return;
+  const fallbackSecrets = (process.env.KEEPSTATE_FALLBACK_SECRETS ?? '').split(',').filter(Boolean);
+  // The CLI reads sessions an app made, whatever its secret's length: no minimum here.
+  new SessionManager({ store, secret, fallbackSecrets, allowShortSecret: true });
+}
+
+async function inspect(
+  store: SessionStore,
+  sessionKey: string | undefined,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<number> {
+  if (sessionKey === undefined) {
+    err.write('keepstate: inspect needs a session key: keepstate inspect <session key>\n');
+    return 2;
+  }
+  if (!(store.isValidKey?.(sessionKey) ?? isValidSessionKey(sessionKey))) {
+    err.write('keepstate: that is not a session key this store issues\n');
+    return 2;
+  }
+  const record = await store.load(sessionKey);
+  if (record === null) {
+    err.write('No live session has that key.\n');
+    return 1;
+  }
+  const { data, expiresAt } = record;
+  out.write(
+    `${JSON.stringify({ sessionKey, expiresAt: expiresAt.toISOString(), data }, null, 2)}\n`,
+  );
   return 0;
 }
 

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 import { main } from '../../src/cli/main.js';
+import { SessionManager } from '../../src/core/session-manager.js';
+import { storeFromUrl } from '../../src/stores/store-from-url.js';
 
 async function run(...argv: string[]) {
   const out = new PassThrough();
@@ -70,5 +75,90 @@ describe('keepstate CLI', () => {
       run('clearsessions', '--store', 'nosql://x'),
       /no store for the scheme "nosql:"/,
     );
+  });
+});
+
+describe('keepstate CLI on a real SQLite file', () => {
+  const secret = 'a-test-secret-that-is-long-enough-0123456789';
+
+  async function withDatabase(run: (url: string) => Promise<void>) {
+    const dir = await mkdtemp(join(tmpdir(), 'keepstate-cli-'));
+    try {
+      await run(`sqlite:${join(dir, 'sessions.sqlite3')}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Saves sessions through a manager whose clock is `at` (epoch seconds). */
+  async function seed(url: string, at: number, count: number, cookieAge: number) {
+    const store = await storeFromUrl(url);
+    const manager = new SessionManager({
+      store,
+      secret,
+      cookieAge,
+      clock: () => new Date(at * 1000),
+    });
+    const keys: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const session = manager.open(null);
+      await session.set('n', i);
+      await manager.commit(session, 200);
+      keys.push(session.sessionKey ?? '');
+    }
+    await store.close();
+    return keys;
+  }
+
+  test('migrate, then clearsessions deletes exactly the expired sessions', async () => {
+    await withDatabase(async (url) => {
+      assert.deepEqual(await run('migrate', '--store', url), {
+        code: 0,
+        out: 'The session table is ready.\n',
+        err: '',
+      });
+      const now = Math.floor(Date.now() / 1000);
+      await seed(url, now - 7200, 3, 60);
+      const live = await seed(url, now, 2, 3600);
+      const cleared = await run('clearsessions', '--store', url);
+      assert.equal(cleared.code, 0);
+      assert.equal(cleared.out, 'Deleted 3 expired sessions.\n');
+      assert.equal(
+        (await run('clearsessions', '--store', url)).out,
+        'Deleted 0 expired sessions.\n',
+      );
+      process.env.KEEPSTATE_SECRET = secret;
+      try {
+        const shown = await run('inspect', live[1] ?? '', '--store', url);
+        assert.equal(shown.code, 0);
+        assert.deepEqual(JSON.parse(shown.out).data, { n: 1 });
+      } finally {
+        delete process.env.KEEPSTATE_SECRET;
+      }
+    });
+  });
+
+  test('inspect without the secret says where the CLI reads it', async () => {
+    await withDatabase(async (url) => {
+      await run('migrate', '--store', url);
+      const [key = ''] = await seed(url, Math.floor(Date.now() / 1000), 1, 3600);
+      const shown = await run('inspect', key, '--store', url);
+      assert.equal(shown.code, 2);
+      assert.match(shown.err, /KEEPSTATE_SECRET/);
+    });
+  });
+
+  test('inspect of an unknown or malformed key', async () => {
+    await withDatabase(async (url) => {
+      await run('migrate', '--store', url);
+      process.env.KEEPSTATE_SECRET = secret;
+      try {
+        assert.equal((await run('inspect', 'a'.repeat(32), '--store', url)).code, 1);
+        assert.equal((await run('inspect', '../etc/passwd', '--store', url)).code, 2);
+        assert.equal((await run('inspect', '--store', url)).code, 2);
+      } finally {
+        delete process.env.KEEPSTATE_SECRET;
+      }
+    });
   });
 });
