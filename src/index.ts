@@ -1,4 +1,10 @@
 export {
+  CookieJar,
+  type CookieJarKeys,
+  type ReadSignedCookieOptions,
+  type SetSignedCookieOptions,
+} from './core/cookie-jar.js';
+export {
   CookieTooLarge,
   CreateError,
   SessionInterrupted,

@@ -1,0 +1,77 @@
+import type { FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { CookieJar } from '../core/cookie-jar.js';
+import { SessionInterrupted } from '../core/errors.js';
+import type { Session } from '../core/session.js';
+import type { SessionManager } from '../core/session-manager.js';
+import type { SessionData } from '../core/session-store.js';
+import { openExchange, type SessionExchange, varyWithCookie } from './session-exchange.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's lazy session, set by keepstate's `sessionPlugin`. */
+    session: Session;
+    /** The request's cookies and the reply's cookie helpers, set by `sessionPlugin`. */
+    cookieJar: CookieJar;
+  }
+}
+
+/** The options of {@link sessionPlugin}. */
+export interface SessionPluginOptions {
+  /** The manager that opens and commits every request's session. */
+  readonly manager: SessionManager<SessionData>;
+}
+
+/**
+ * Fastify 5 plugin that gives every request `request.session` (the lazy session) and
+ * `request.cookieJar` (Django's cookie helpers), opened in `onRequest`, and saves the session in
+ * `onSend`, so `Set-Cookie` and `Vary` are on the reply before it leaves, redirects included.
+ * Registered through fastify-plugin, it applies to the whole instance it is registered on.
+ *
+ * A session deleted by a concurrent request, or a store that fails while saving, goes to
+ * Fastify's error handling with status 400 ({@link SessionInterrupted}) or 500 and none of the
+ * reply's headers. A handler that throws saves nothing (its status is 500). A hijacked reply is
+ * never committed.
+ *
+ * @example
+ * const app = Fastify();
+ * await app.register(sessionPlugin, { manager });
+ * app.get('/', async (request) => {
+ *   const visits = ((await request.session.get('visits', 0)) as number) + 1;
+ *   await request.session.set('visits', visits);
+ *   return { visits };
+ * });
+ */
+export const sessionPlugin = fp<SessionPluginOptions>(
+  async (app, { manager }) => {
+    const exchanges = new WeakMap<FastifyRequest, SessionExchange<SessionData>>();
+    app.decorateRequest('session', null as unknown as Session);
+    app.decorateRequest('cookieJar', null as unknown as CookieJar);
+    app.addHook('onRequest', async (request) => {
+      const exchange = openExchange(manager, request.headers.cookie);
+      exchanges.set(request, exchange);
+      request.session = exchange.session;
+      request.cookieJar = exchange.cookieJar;
+    });
+    app.addHook('onSend', async (request, reply, payload) => {
+      const exchange = exchanges.get(request);
+      // An error response goes through onSend again: commit only once.
+      if (exchange === undefined) return payload;
+      exchanges.delete(request);
+      try {
+        const { setCookie, vary } = await exchange.commit(reply.statusCode);
+        for (const value of setCookie) reply.header('set-cookie', value);
+        const varied = vary ? varyWithCookie(reply.getHeader('vary')) : null;
+        if (varied !== null) reply.header('vary', varied);
+      } catch (error) {
+        // Fastify's error path keeps the reply's headers and a status already set (a redirect's
+        // 302 would win over the error's): clear both.
+        for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
+        reply.code(error instanceof SessionInterrupted ? error.status : 500);
+        throw error;
+      }
+      return payload;
+    });
+  },
+  { name: 'keepstate', fastify: '5.x' },
+);
