@@ -8,6 +8,8 @@ import type {
   StoreContext,
 } from '../core/session-store.js';
 
+type Migratable = SessionStore & { migrate?: () => Promise<void> };
+
 /**
  * A fast store in front of a durable one: Django's `cached_db` engine, for any pair (Redis over
  * PostgreSQL, memory over SQLite, ...).
@@ -71,6 +73,11 @@ export class CachedStore implements SessionStore {
   async exists(sessionKey: string): Promise<boolean> {
     const cached = await this.#tryCache('exists', () => this.cache.exists(sessionKey));
     return cached === true || (await this.durable.exists(sessionKey));
+  }
+
+  /** Runs `migrate()` of each store that has one (the SQL stores), so the CLI can set a pair up. */
+  async migrate(): Promise<void> {
+    for (const store of [this.durable, this.cache] as Migratable[]) await store.migrate?.();
   }
 
   /** Clears the durable store, and the cache too unless it expires records by itself. */
