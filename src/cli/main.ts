@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { ImproperlyConfigured } from '../improperly-configured.js';
 import { isValidSessionKey } from '../core/session-key.js';
 import { SessionManager } from '../core/session-manager.js';
 import type { SessionStore } from '../core/session-store.js';
+import { ImproperlyConfigured } from '../improperly-configured.js';
 import { storeFromUrl } from '../stores/store-from-url.js';
 
 const USAGE = `Usage: keepstate <command> [--store URL]
