@@ -72,6 +72,18 @@ export interface SessionStore {
    */
   clearExpired(options?: ClearExpiredOptions): Promise<number>;
   /**
+   * Up to `limit` live records, for admin pages; only stores that can enumerate have it (memory,
+   * file and the SQL stores). Expired records are never listed, and never deleted either: that
+   * stays `clearExpired`'s job. Which records come when there are more than `limit`, and in which
+   * order, is the store's choice; each store documents its own.
+   *
+   * Session keys are credentials: show an admin no more than a prefix of them.
+   *
+   * @param limit - the most records to return, a non-negative integer
+   * @throws RangeError when `limit` is not a non-negative integer
+   */
+  list?(limit: number): Promise<SessionRecord[]>;
+  /**
    * `true` for stores whose backend drops expired records by itself (Redis, memcached, cookies):
    * their `clearExpired` does nothing, and the `clearsessions` command says so.
    */

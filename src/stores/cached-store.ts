@@ -28,9 +28,14 @@ export class CachedStore implements SessionStore {
   readonly durable: SessionStore;
   #logger: SecurityLogger = consoleSecurityLogger;
 
+  /** The durable store's `list`, when it has one. */
+  readonly list?: (limit: number) => Promise<SessionRecord[]>;
+
   constructor(cache: SessionStore, durable: SessionStore) {
     this.cache = cache;
     this.durable = durable;
+    const list = durable.list?.bind(durable);
+    if (list) this.list = list;
   }
 
   /** Attaches both stores to the manager. */

@@ -268,6 +268,40 @@ export class FileStore implements SessionStore {
     return deleted;
   }
 
+  /**
+   * Up to `limit` live sessions, in the order the folder lists its files (for an admin page). It
+   * streams the folder and reads each session file until it has `limit` of them, so it costs up
+   * to one read per file; expired files are skipped, not deleted.
+   *
+   * @throws RangeError when `limit` is not a non-negative integer
+   * @throws StoreError when the folder or a session file cannot be read
+   * @throws ImproperlyConfigured when no {@link SessionManager} attached the store
+   */
+  async list(limit: number): Promise<SessionRecord[]> {
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      throw new RangeError(`FileStore: list() takes a non-negative integer, got ${limit}`);
+    }
+    const prefix = this.#filePrefix();
+    const records: SessionRecord[] = [];
+    if (limit === 0) return records;
+    try {
+      for await (const entry of await opendir(this.path)) {
+        if (!entry.isFile() || !entry.name.startsWith(prefix)) continue;
+        const rest = entry.name.slice(prefix.length);
+        if (!isValidSessionKey(rest)) continue;
+        const snapshot = await this.#read(rest);
+        if (snapshot === null || snapshot.expired) continue;
+        records.push(snapshot.record);
+        // Leaving the loop closes the directory handle.
+        if (records.length === limit) break;
+      }
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw this.#failure('list', error);
+    }
+    return records;
+  }
+
   #filePrefix(): string {
     return this.#prefix ?? this.#binding.context.cookieName;
   }

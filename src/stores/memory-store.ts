@@ -99,6 +99,30 @@ export class MemoryStore implements SessionStore {
     return deleted;
   }
 
+  /**
+   * Up to `limit` live sessions, most recently used first. Listing neither counts as use nor
+   * drops the expired sessions it skips.
+   *
+   * @throws RangeError when `limit` is not a non-negative integer
+   */
+  async list(limit: number): Promise<SessionRecord[]> {
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      throw new RangeError(`MemoryStore: list() takes a non-negative integer, got ${limit}`);
+    }
+    const now = this.#clock().getTime();
+    const live: [string, Entry][] = [];
+    for (const item of this.#entries) if (item[1].expiresAt > now) live.push(item);
+    // The Map is in least-recently-used order: the last `limit` are the most recent.
+    return live
+      .slice(Math.max(0, live.length - limit))
+      .reverse()
+      .map(([sessionKey, entry]) => ({
+        sessionKey,
+        data: JSON.parse(entry.json),
+        expiresAt: new Date(entry.expiresAt),
+      }));
+  }
+
   #live(sessionKey: string): Entry | undefined {
     const entry = this.#entries.get(sessionKey);
     if (entry === undefined || entry.expiresAt > this.#clock().getTime()) return entry;

@@ -160,6 +160,23 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       assert.equal(await store.load(live.sessionKey), null);
     });
 
+    test('list gives the live records, up to its limit, and never an expired one', async (t) => {
+      const { store, clock } = await setup();
+      if (store.list === undefined) return t.skip('the store cannot enumerate its records');
+      const live = [record({ n: 1 }, clock), record({ n: 2 }, clock, 600), record(DATA, clock, 60)];
+      for (const rec of live) await store.create(rec);
+      await store.create(record({ n: 4 }, clock, -1));
+      const listed = await store.list(10);
+      const view = (records: SessionRecord[]) =>
+        records
+          .map((r) => [r.sessionKey, r.data, Math.floor(r.expiresAt.getTime() / 1000)] as const)
+          .sort(([a], [b]) => a.localeCompare(b));
+      assert.deepEqual(view(listed), view(live));
+      assert.equal((await store.list(2)).length, 2);
+      assert.deepEqual(await store.list(0), []);
+      await assert.rejects(store.list(-1), RangeError);
+    });
+
     test('loaded data is a copy: changing it changes nothing stored', async () => {
       const { store, clock } = await setup();
       const rec = record({ list: [1] }, clock);

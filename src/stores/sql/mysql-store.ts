@@ -38,6 +38,10 @@ interface SessionRow {
   readonly expire_date: unknown;
 }
 
+interface ListedRow extends SessionRow {
+  readonly session_key: unknown;
+}
+
 const STORE = 'MysqlStore';
 /** MySQL's and MariaDB's longest identifier, and Django's `max_name_length` there. */
 const MAX_NAME_LENGTH = 64;
@@ -63,7 +67,7 @@ export class MysqlStore implements SessionStore {
   readonly #binding = new StoreBinding(STORE);
   readonly #batchSize: number;
   readonly #sql: Readonly<
-    Record<'load' | 'insert' | 'reclaim' | 'save' | 'delete' | 'exists' | 'clear', string>
+    Record<'load' | 'insert' | 'reclaim' | 'save' | 'delete' | 'exists' | 'clear' | 'list', string>
   >;
   readonly #ddl: readonly [table: string, index: string];
 
@@ -87,6 +91,8 @@ export class MysqlStore implements SessionStore {
       // The batch size is a checked integer; MySQL 8 refuses a bound LIMIT from mysql2's execute.
       // Ordering on a unique pair keeps the statement safe for statement-based replication.
       clear: `DELETE FROM ${t} WHERE expire_date < ? ORDER BY expire_date, session_key LIMIT ${clearBatchSize}`,
+      // The limit is appended by list(), which checks it is an integer.
+      list: `SELECT session_key, session_data, DATE_FORMAT(expire_date, '%Y-%m-%d %H:%i:%s.%f') AS expire_date FROM ${t} WHERE expire_date > ? ORDER BY expire_date DESC LIMIT `,
     };
     const index = djangoIndexName(table, ['expire_date'], MAX_NAME_LENGTH);
     this.#ddl = [
@@ -206,6 +212,30 @@ export class MysqlStore implements SessionStore {
       this.#batchSize,
       options,
     );
+  }
+
+  /**
+   * Up to `limit` live records, those that expire last first (for an admin page). Data that does
+   * not decode lists as `{}`, as `load` gives it; a row whose `expire_date` Django could not read
+   * is left out.
+   *
+   * @throws RangeError when `limit` is not a non-negative integer
+   * @throws StoreError when the server fails
+   */
+  async list(limit: number): Promise<SessionRecord[]> {
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      throw new RangeError(`${STORE}: list() takes a non-negative integer, got ${limit}`);
+    }
+    const codec = this.#binding.codec;
+    const now = expireDateText(this.#binding.clock());
+    // Written into the SQL, as MySQL 8 refuses a bound LIMIT from execute; checked above.
+    const rows = await this.#execute('list sessions', `${this.#sql.list}${limit}`, [now]);
+    return (rows as readonly ListedRow[]).flatMap((row) => {
+      const expiresAt = parseExpireDateText(String(row.expire_date));
+      if (expiresAt === null) return [];
+      const data = codec.decode(String(row.session_data)) ?? {};
+      return [{ sessionKey: String(row.session_key), data, expiresAt }];
+    });
   }
 
   /** Inserts a row; `false` when its key is taken. */

@@ -36,6 +36,10 @@ interface SessionRow {
   readonly expires_at: unknown;
 }
 
+interface ListedRow extends SessionRow {
+  readonly session_key: unknown;
+}
+
 const STORE = 'PostgresStore';
 /** PostgreSQL's `NAMEDATALEN - 1`, and Django's `max_name_length` there. */
 const MAX_NAME_LENGTH = 63;
@@ -62,7 +66,7 @@ export class PostgresStore implements SessionStore {
   readonly #binding = new StoreBinding(STORE);
   readonly #batchSize: number;
   readonly #sql: Readonly<
-    Record<'load' | 'create' | 'save' | 'delete' | 'exists' | 'clear', string>
+    Record<'load' | 'create' | 'save' | 'delete' | 'exists' | 'clear' | 'list', string>
   >;
   readonly #ddl: readonly string[];
 
@@ -86,6 +90,7 @@ export class PostgresStore implements SessionStore {
       delete: `DELETE FROM ${t} WHERE session_key = $1`,
       exists: `SELECT 1 FROM ${t} WHERE session_key = $1 AND expire_date > $2`,
       clear: `DELETE FROM ${t} WHERE session_key IN (SELECT session_key FROM ${t} WHERE expire_date < $1 LIMIT $2)`,
+      list: `SELECT session_key, session_data, floor(extract(epoch FROM expire_date) * 1000)::bigint AS expires_at FROM ${t} WHERE expire_date > $1 ORDER BY expire_date DESC LIMIT $2`,
     };
     const index = djangoIndexName(table, ['expire_date'], MAX_NAME_LENGTH);
     const like = djangoIndexName(table, ['session_key'], MAX_NAME_LENGTH, '_like');
@@ -218,6 +223,27 @@ export class PostgresStore implements SessionStore {
       this.#batchSize,
       options,
     );
+  }
+
+  /**
+   * Up to `limit` live records, those that expire last first (for an admin page). Data that does
+   * not decode lists as `{}`, as `load` gives it.
+   *
+   * @throws RangeError when `limit` is not a non-negative integer
+   * @throws StoreError when the server fails
+   */
+  async list(limit: number): Promise<SessionRecord[]> {
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      throw new RangeError(`${STORE}: list() takes a non-negative integer, got ${limit}`);
+    }
+    const codec = this.#binding.codec;
+    const now = this.#binding.clock().toISOString();
+    const { rows } = await this.#query('list sessions', this.#sql.list, [now, limit]);
+    return (rows as readonly ListedRow[]).map((row) => ({
+      sessionKey: String(row.session_key),
+      data: codec.decode(String(row.session_data)) ?? {},
+      expiresAt: new Date(Number(row.expires_at)),
+    }));
   }
 
   async #query(action: string, text: string, values: unknown[]): Promise<PostgresResult> {

@@ -26,6 +26,7 @@ export interface SqliteDatabase {
 export interface SqliteStatement {
   run(...parameters: unknown[]): { readonly changes: number | bigint };
   get(...parameters: unknown[]): unknown;
+  all(...parameters: unknown[]): unknown[];
 }
 
 /** Options of a {@link SqliteStore}. */
@@ -41,6 +42,10 @@ export interface SqliteStoreOptions extends SqlStoreOptions {
 interface SessionRow {
   readonly session_data: unknown;
   readonly expire_date: unknown;
+}
+
+interface ListedRow extends SessionRow {
+  readonly session_key: unknown;
 }
 
 const STORE = 'SqliteStore';
@@ -68,7 +73,7 @@ export class SqliteStore implements SessionStore {
   readonly #batchSize: number;
   readonly #statements = new Map<string, SqliteStatement>();
   readonly #sql: Readonly<
-    Record<'load' | 'create' | 'save' | 'delete' | 'exists' | 'clear', string>
+    Record<'load' | 'create' | 'save' | 'delete' | 'exists' | 'clear' | 'list', string>
   >;
   readonly #ddl: readonly string[];
 
@@ -92,6 +97,7 @@ export class SqliteStore implements SessionStore {
       delete: `DELETE FROM ${t} WHERE session_key = ?`,
       exists: `SELECT 1 FROM ${t} WHERE session_key = ? AND expire_date > ?`,
       clear: `DELETE FROM ${t} WHERE session_key IN (SELECT session_key FROM ${t} WHERE expire_date < ? LIMIT ?)`,
+      list: `SELECT session_key, session_data, expire_date FROM ${t} WHERE expire_date > ? ORDER BY expire_date DESC LIMIT ?`,
     };
     const index = djangoIndexName(table, ['expire_date']);
     this.#ddl = [
@@ -222,6 +228,32 @@ export class SqliteStore implements SessionStore {
       this.#batchSize,
       options,
     );
+  }
+
+  /**
+   * Up to `limit` live records, those that expire last first (for an admin page). Data that does
+   * not decode lists as `{}`, as `load` gives it; a row whose `expire_date` Django could not read
+   * is left out.
+   *
+   * @throws RangeError when `limit` is not a non-negative integer
+   * @throws StoreError when the database fails
+   */
+  async list(limit: number): Promise<SessionRecord[]> {
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      throw new RangeError(`${STORE}: list() takes a non-negative integer, got ${limit}`);
+    }
+    const codec = this.#binding.codec;
+    const now = expireDateText(this.#binding.clock());
+    const rows = this.#run(
+      'list sessions',
+      () => this.#statement(this.#sql.list).all(now, limit) as ListedRow[],
+    );
+    return rows.flatMap((row) => {
+      const expiresAt = parseExpireDateText(String(row.expire_date));
+      if (expiresAt === null) return [];
+      const data = codec.decode(String(row.session_data)) ?? {};
+      return [{ sessionKey: String(row.session_key), data, expiresAt }];
+    });
   }
 
   #statement(sql: string): SqliteStatement {
