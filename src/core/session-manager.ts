@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import { deleteCookie } from '../cookies/delete-cookie.js';
 import { parseCookie } from '../cookies/parse-cookie.js';
 import { type CookieOptions, serializeCookie } from '../cookies/serialize-cookie.js';
@@ -11,6 +12,9 @@ import {
   type SessionOptions,
 } from './session-options.js';
 import type { SessionData } from './session-store.js';
+
+// HKDF's salt: fixed and public, it only separates keepstate's keys from other uses of the secret.
+const KEY_SALT = 'keepstate.derived-key';
 
 /** What the response must carry after a request, as {@link SessionManager.commit} decides it. */
 export interface SessionCommit {
@@ -54,6 +58,10 @@ export class SessionManager<T extends SessionData = SessionData> {
     o.store.attach?.({
       codec: this.codec,
       codecFor,
+      deriveKeys: (purpose) =>
+        [o.secret, ...o.fallbackSecrets].map((secret) =>
+          Buffer.from(hkdfSync('sha256', secret, KEY_SALT, purpose, 32)),
+        ),
       clock: o.clock,
       cookieAge: o.cookieAge,
       cookieName: o.cookieName,

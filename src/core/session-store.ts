@@ -17,6 +17,12 @@ export interface SessionRecord {
   readonly sessionKey: string;
   /** The decoded data, including Django's `_session_expiry` key when the session set one. */
   readonly data: SessionData;
+  /**
+   * Set by a store on load when the record should be written again on this response even if
+   * unchanged: it verified only with a fallback secret, say, and must be re-sealed with the
+   * current one.
+   */
+  readonly resave?: boolean;
   /** After this instant `load` must not return the record. */
   readonly expiresAt: Date;
 }
@@ -30,6 +36,12 @@ export interface StoreContext {
   readonly codec: SessionCodec;
   /** The same encoding with another salt (the signed-cookie engine has its own). */
   codecFor(salt: string): SessionCodec;
+  /**
+   * 32-byte keys for `purpose` (e.g. encryption), derived with HKDF-SHA256 from the secret and
+   * then each fallback secret, in that order: the first encrypts, all decrypt. Stores never see
+   * the secrets themselves.
+   */
+  deriveKeys(purpose: string): readonly Buffer[];
   readonly clock: Clock;
   /** Seconds, the manager's `cookieAge`. */
   readonly cookieAge: number;

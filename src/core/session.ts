@@ -281,6 +281,7 @@ export class Session<T extends SessionData = SessionData> {
       this.#sessionKey = null;
       return {};
     }
+    if (record.resave === true) this.modified = true;
     return record.data;
   }
 
