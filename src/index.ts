@@ -48,8 +48,22 @@ export { StoreBinding } from './core/store-binding.js';
 export { ImproperlyConfigured } from './improperly-configured.js';
 export { type Clock, systemClock } from './signing/clock.js';
 export { CachedStore } from './stores/cached-store.js';
+export {
+  ENCRYPTED_COOKIE_PURPOSE,
+  ENCRYPTED_COOKIE_VERSION,
+  EncryptedCookieStore,
+  type EncryptedCookieStoreOptions,
+  type RevocationOptions,
+} from './stores/encrypted-cookie-store.js';
 export { FileStore, type FileStoreOptions } from './stores/file-store.js';
+export { MemoryRevocationStore } from './stores/memory-revocation-store.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
+export {
+  type RedisRevocationClient,
+  RedisRevocationStore,
+  type RedisRevocationStoreOptions,
+} from './stores/redis-revocation-store.js';
+export type { RevocationStore } from './stores/revocation-store.js';
 export {
   COOKIE_SIZE_LIMIT,
   SIGNED_COOKIE_SALT,

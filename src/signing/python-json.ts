@@ -210,12 +210,16 @@ class PythonJsonParser {
     }
   }
 
-  #number(): number {
+  #number(): number | bigint {
     NUMBER.lastIndex = this.#pos;
     const match = NUMBER.exec(this.#text);
     if (match === null) this.#fail('Expecting value');
     this.#pos += match[0].length;
-    return Number(match[0]);
+    const value = Number(match[0]);
+    // Python keeps integers exact at any size: so does a bigint, which pythonJsonStringify
+    // writes back as the same digits.
+    if (!Number.isSafeInteger(value) && /^-?\d+$/.test(match[0])) return BigInt(match[0]);
+    return value;
   }
 
   #string(): string {
@@ -282,18 +286,23 @@ class PythonJsonParser {
   }
 }
 
+// 16 digits in a row: the shortest text that can hold an integer beyond 2^53 (9007199254740993).
+const LONG_DIGITS = /\d{16}/;
+
 /**
  * Parses JSON the way Python's `json.loads` does: standard JSON plus the `NaN`, `Infinity` and
  * `-Infinity` that {@link pythonJsonStringify} and Python write for non-finite floats.
  *
- * Standard JSON goes through `JSON.parse`; only text that it refuses and that mentions `NaN` or
- * `Infinity` takes the slower Python-compatible parser. Integers beyond
- * `Number.MAX_SAFE_INTEGER` lose precision, as with `JSON.parse` (Python keeps them exact).
+ * Standard JSON goes through `JSON.parse`. The slower Python-compatible parser takes text that
+ * `JSON.parse` refuses and that mentions `NaN` or `Infinity`, and text with a run of 16 or more
+ * digits, which may be an integer beyond `Number.MAX_SAFE_INTEGER`: such integers come back as
+ * `bigint`, exact as in Python, so saving the data again writes the same digits.
  *
  * @throws SyntaxError when the text is not valid (Python raises `json.JSONDecodeError`)
  * @see https://docs.python.org/3/library/json.html#json.loads
  */
 export function pythonJsonParse(text: string): unknown {
+  if (LONG_DIGITS.test(text)) return new PythonJsonParser(text).parse();
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -1,20 +1,31 @@
 import { CreateError, UpdateError } from '../core/errors.js';
 import type {
   ClearExpiredOptions,
+  SessionData,
   SessionRecord,
   SessionStore,
   StoreContext,
 } from '../core/session-store.js';
 import type { Clock } from '../signing/clock.js';
 import { systemClock } from '../signing/clock.js';
+import { pythonJsonParse, pythonJsonStringify } from '../signing/python-json.js';
 
 /** Options of a {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /** The most sessions kept; past it the least recently used is dropped. Default 100,000. */
   readonly maxSessions?: number;
+  /**
+   * Seconds between sweeps of expired sessions by a timer that never keeps the process alive;
+   * default 60, `0` for no timer (then only reads and {@link MemoryStore.clearExpired} drop
+   * them).
+   */
+  readonly pruneInterval?: number;
   /** Defaults to the manager's clock, or the system clock. */
   readonly clock?: Clock;
 }
+
+// setInterval takes at most 2^31 - 1 milliseconds.
+const MAX_INTERVAL = 2_147_483;
 
 interface Entry {
   readonly json: string;
@@ -25,9 +36,15 @@ interface Entry {
  * Keeps sessions in this process's memory: the reference store, for tests, development and
  * single-process sites. Data is kept as JSON text, so what comes back is a copy and anything a
  * durable store could not save fails here too. Bounded: the least recently used session is
- * dropped once `maxSessions` are held, so it cannot grow without limit.
+ * dropped once `maxSessions` are held, so it never holds more than that, and a timer sweeps
+ * out expired sessions every `pruneInterval` seconds, so they do not wait for the bound to push
+ * them out. The timer is `unref`'d and holds the store only weakly: it neither keeps the process
+ * alive nor keeps a store nobody uses in memory.
  *
  * Sessions do not survive a restart and are not shared between processes.
+ *
+ * @throws RangeError from the constructor when `maxSessions` is not a positive integer or
+ *   `pruneInterval` not a non-negative number of seconds
  */
 export class MemoryStore implements SessionStore {
   readonly #entries = new Map<string, Entry>();
@@ -39,6 +56,27 @@ export class MemoryStore implements SessionStore {
     this.#maxSessions = options.maxSessions ?? 100_000;
     this.#clock = options.clock ?? systemClock;
     this.#ownClock = options.clock !== undefined;
+    if (!Number.isSafeInteger(this.#maxSessions) || this.#maxSessions < 1) {
+      throw new RangeError(
+        `MemoryStore: maxSessions must be a positive integer, got ${String(this.#maxSessions)}`,
+      );
+    }
+    const interval = options.pruneInterval ?? 60;
+    if (typeof interval !== 'number' || !(interval >= 0 && interval <= MAX_INTERVAL)) {
+      throw new RangeError(
+        `MemoryStore: pruneInterval must be 0 (no timer) or a number of seconds up to ${MAX_INTERVAL}, got ${String(interval)}`,
+      );
+    }
+    if (interval > 0) {
+      // Weakly held, so the timer does not keep a store that nobody uses alive.
+      const store = new WeakRef(this);
+      const timer = setInterval(() => {
+        const live = store.deref();
+        if (live === undefined) clearInterval(timer);
+        else void live.clearExpired();
+      }, interval * 1000);
+      timer.unref();
+    }
   }
 
   /** Takes the manager's clock unless one was given to the constructor. */
@@ -57,12 +95,16 @@ export class MemoryStore implements SessionStore {
     // Re-inserting moves the key to the end of the Map's order: the most recently used.
     this.#entries.delete(sessionKey);
     this.#entries.set(sessionKey, entry);
-    return { sessionKey, data: JSON.parse(entry.json), expiresAt: new Date(entry.expiresAt) };
+    return {
+      sessionKey,
+      data: pythonJsonParse(entry.json) as SessionData,
+      expiresAt: new Date(entry.expiresAt),
+    };
   }
 
   async create(record: SessionRecord): Promise<string> {
     if (this.#live(record.sessionKey) !== undefined) {
-      throw new CreateError(`Session key ${record.sessionKey.slice(0, 6)}… is taken`);
+      throw new CreateError('The session key is taken');
     }
     this.#put(record);
     return record.sessionKey;
@@ -71,7 +113,7 @@ export class MemoryStore implements SessionStore {
   async save(record: SessionRecord): Promise<string> {
     // Like Django's db engine, an update needs the record to be there, not to be unexpired.
     if (!this.#entries.has(record.sessionKey)) {
-      throw new UpdateError(`Session ${record.sessionKey.slice(0, 6)}… no longer exists`);
+      throw new UpdateError('The session no longer exists');
     }
     this.#entries.delete(record.sessionKey);
     this.#put(record);
@@ -118,7 +160,7 @@ export class MemoryStore implements SessionStore {
       .reverse()
       .map(([sessionKey, entry]) => ({
         sessionKey,
-        data: JSON.parse(entry.json),
+        data: pythonJsonParse(entry.json) as SessionData,
         expiresAt: new Date(entry.expiresAt),
       }));
   }
@@ -131,7 +173,8 @@ export class MemoryStore implements SessionStore {
   }
 
   #put(record: SessionRecord): void {
-    const json = JSON.stringify(record.data);
+    // Python's JSON, as the other stores write: integers beyond 2^53 (bigint) survive too.
+    const json = pythonJsonStringify(record.data);
     this.#entries.set(record.sessionKey, { json, expiresAt: record.expiresAt.getTime() });
     if (this.#entries.size > this.#maxSessions) {
       const oldest = this.#entries.keys().next().value;

@@ -32,7 +32,11 @@ describeWithDjango('reading Django 3.2', django, (peer) => {
   it('talks to Django 3.2, which has neither key fallbacks nor the v2 cookie salt', async () => {
     const about = await batch.about();
     assert.match(about.django_version, /^3\.2\./);
-    assert.deepEqual(about.features, { secret_key_fallbacks: false, cookie_salt_v2: false });
+    assert.deepEqual(about.features, {
+      secret_key_fallbacks: false,
+      cookie_salt_v2: false,
+      expiry_isoformat: false,
+    });
   });
 
   describe('Signer and TimestampSigner', () => {

@@ -101,6 +101,36 @@ describeWithDjango('session data against Django 5.2', django, (peer) => {
     });
   });
 
+  describe('numbers', () => {
+    const fromDjango = batch.add({
+      op: 'session_encode',
+      data: { one: 1, half: 1.5 },
+      ints: { big: '9007199254740993', max: '9007199254740991' },
+    });
+    // A batch of its own: it waits for Django's answer above before keepstate re-encodes it.
+    const resaved = new DjangoBatch(peer, { secret: SECRET }).add(async () => {
+      const token = (await fromDjango.result()) as string;
+      const data = decodeSessionData(token, { secret: SECRET });
+      return {
+        op: 'session_decode',
+        repr: true,
+        value: encodeSessionData(data, { secret: SECRET }),
+      };
+    });
+    it('keeps every int up to 2**53 - 1 and every non-integral float through a keepstate save', async () => {
+      const reprs = (await resaved.result()) as Record<string, string>;
+      assert.equal(reprs.max, '9007199254740991');
+      assert.equal(reprs.half, '1.5');
+      // JavaScript has one number type: Python's 1 and 1.0 both come back as the int 1.
+      assert.equal(reprs.one, '1');
+    });
+
+    it('keeps a Python int beyond 2**53 through a keepstate save (as a bigint)', async () => {
+      const reprs = (await resaved.result()) as Record<string, string>;
+      assert.equal(reprs.big, '9007199254740993');
+    });
+  });
+
   describe('key rotation', () => {
     const encodedWithOldKey = batch.add({
       op: 'session_encode',

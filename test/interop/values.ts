@@ -68,3 +68,77 @@ export function clockAt(offsetSeconds: number): () => Date {
   const at = new Date(Date.now() + offsetSeconds * 1000);
   return () => at;
 }
+
+/**
+ * Session data for the round trips through each engine: one shape of value per case. Every
+ * number is either an integer or has a fractional part (see above); the large case makes the
+ * encoding compress.
+ */
+export const ROUND_TRIP_CASES: readonly {
+  readonly label: string;
+  readonly data: Record<string, unknown>;
+}[] = [
+  {
+    label: 'nested objects',
+    data: {
+      user: { id: 42, name: 'Zoë', roles: ['admin', 'staff'], address: { city: 'Zürich' } },
+      prefs: { theme: 'dark', beta: false, limits: { daily: 10, ratio: 0.75 } },
+    },
+  },
+  { label: 'lists', data: { mixed: [1, 'two', [3, [4, []]], { five: 5 }, {}], empty: [] } },
+  {
+    label: 'integers and floats',
+    data: {
+      int: 42,
+      negative: -7,
+      zero: 0,
+      maxSafe: Number.MAX_SAFE_INTEGER,
+      half: 1.5,
+      tenth: 0.1,
+      pi: Math.PI,
+      tiny: 1e-7,
+      huge: 1.5e300,
+      negativeFloat: -2.25,
+    },
+  },
+  { label: 'booleans and null', data: { yes: true, no: false, nothing: null, list: [null, true] } },
+  {
+    label: 'Chinese and emoji beyond the BMP',
+    data: { greeting: '中文字符，你好世界', emoji: '😀🎉 𝄞', '🍪': ['🧑‍💻', 'Zoë'] },
+  },
+  { label: 'a large compressible value', data: LARGE_VALUE },
+  { label: 'a logged-in session', data: SESSION_DATA },
+];
+
+/** The Python type each top-level value of `data` must have once Django loads it. */
+export function pythonTypes(data: Record<string, unknown>): Record<string, string> {
+  const types: Record<string, string> = {};
+  for (const [key, value] of Object.entries(data)) {
+    types[key] =
+      value === null
+        ? 'NoneType'
+        : typeof value === 'boolean'
+          ? 'bool'
+          : typeof value === 'number'
+            ? Number.isSafeInteger(value)
+              ? 'int'
+              : 'float'
+            : typeof value === 'string'
+              ? 'str'
+              : Array.isArray(value)
+                ? 'list'
+                : 'dict';
+  }
+  return types;
+}
+
+/**
+ * Changes one character in the payload of a signed value (its first, or the one after a leading
+ * `.` of a compressed value), keeping the signature: what an attacker editing a cookie or a row
+ * would do.
+ */
+export function tamper(token: string): string {
+  const at = token.startsWith('.') ? 1 : 0;
+  const next = token[at] === 'X' ? 'Y' : 'X';
+  return `${token.slice(0, at)}${next}${token.slice(at + 1)}`;
+}

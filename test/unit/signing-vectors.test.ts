@@ -122,16 +122,6 @@ function hasIntegralFloat(json: string): boolean {
   return found;
 }
 
-/** What a decoded value looks like in JavaScript: bigints are numbers (precision lost like JSON.parse). */
-function asDecoded(value: unknown): unknown {
-  if (typeof value === 'bigint') return Number(value);
-  if (Array.isArray(value)) return value.map(asDecoded);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, asDecoded(item)]));
-  }
-  return value;
-}
-
 function clockAt(seconds: number): Clock {
   return () => new Date(Math.round(seconds * 1000));
 }
@@ -205,7 +195,7 @@ function expectOutcome(vector: Vector, fn: () => unknown): void {
   if (vector.error !== null) {
     assertFailsLikeDjango(fn, vector.error);
   } else {
-    assert.deepEqual(fn(), asDecoded(vector.output));
+    assert.deepEqual(fn(), vector.output);
   }
 }
 
@@ -273,7 +263,7 @@ const runners: Record<string, (vector: Vector, t: TestContext) => void> = {
     const integralFloat = hasIntegralFloat(serializedJson);
     if (!integralFloat) assert.equal(pythonJsonStringify(input.obj), serializedJson);
     if (vector.decode_only || integralFloat) {
-      const expected = asDecoded(input.obj);
+      const expected = input.obj;
       assert.deepEqual(loads(vector.output as string, { secret, salt, clock }), expected);
       assert.deepEqual(loads(ours, { secret, salt, clock }), expected);
     } else {
