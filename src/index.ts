@@ -1,4 +1,5 @@
 export {
+  COOKIE_SIZE_LIMIT,
   CookieJar,
   type CookieJarKeys,
   type ReadSignedCookieOptions,
@@ -19,6 +20,7 @@ export {
   isoformat,
   parseIsoformat,
 } from './core/expiry.js';
+export { LOGIN_SESSION_KEYS, type LoginUser, login, logout } from './core/login.js';
 export { consoleSecurityLogger, type SecurityLogger } from './core/security-logger.js';
 export { type ExpiryQuery, Session, type SessionSettings } from './core/session.js';
 export {
@@ -29,7 +31,7 @@ export {
   type SessionCodecOptions,
   type SignedSessionData,
 } from './core/session-codec.js';
-export { generateSessionKey, isValidSessionKey } from './core/session-key.js';
+export { generateSessionKey, isValidSessionKey, sessionKeyTag } from './core/session-key.js';
 export { type SessionCommit, SessionManager } from './core/session-manager.js';
 export {
   type CookieSameSite,
@@ -56,6 +58,7 @@ export {
   type RevocationOptions,
 } from './stores/encrypted-cookie-store.js';
 export { FileStore, type FileStoreOptions } from './stores/file-store.js';
+export { HashedKeyStore } from './stores/hashed-key-store.js';
 export { MemoryRevocationStore } from './stores/memory-revocation-store.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
 export {
@@ -64,9 +67,5 @@ export {
   type RedisRevocationStoreOptions,
 } from './stores/redis-revocation-store.js';
 export type { RevocationStore } from './stores/revocation-store.js';
-export {
-  COOKIE_SIZE_LIMIT,
-  SIGNED_COOKIE_SALT,
-  SignedCookieStore,
-} from './stores/signed-cookie-store.js';
+export { SIGNED_COOKIE_SALT, SignedCookieStore } from './stores/signed-cookie-store.js';
 export { importDriver, type OwnedStore, storeFromUrl } from './stores/store-from-url.js';

@@ -23,8 +23,11 @@ declare module 'express-serve-static-core' {
  * express-session cannot happen), and `Set-Cookie`/`Vary` merge with the handler's headers.
  *
  * A session deleted by a concurrent request answers 400 ({@link SessionInterrupted}), a store
- * that fails while saving answers 500, both with a plain body and none of the handler's
- * headers. A handler that throws goes to Express's error handling, and its 500 saves nothing.
+ * that fails or times out while saving answers 503 ({@link StoreError}), both with a plain body
+ * and none of the handler's headers. A handler that throws goes to Express's error handling,
+ * which answers a `StoreError` (the store failed while loading) with its `status`, 503, and
+ * saves nothing on any 5xx. Under the manager's `failOpen` a failing store gives an anonymous
+ * session instead. `Cache-Control: private` is merged in when the manager asks for it.
  *
  * @example
  * const app = express();

@@ -1,11 +1,16 @@
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { CookieJar } from '../core/cookie-jar.js';
-import { SessionInterrupted } from '../core/errors.js';
 import type { Session } from '../core/session.js';
 import type { SessionManager } from '../core/session-manager.js';
 import type { SessionData } from '../core/session-store.js';
-import { openExchange, type SessionExchange, varyWithCookie } from './session-exchange.js';
+import {
+  cacheControlWithPrivate,
+  failureOf,
+  openExchange,
+  type SessionExchange,
+  varyWithCookie,
+} from './session-exchange.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,10 +33,12 @@ export interface SessionPluginOptions {
  * `onSend`, so `Set-Cookie` and `Vary` are on the reply before it leaves, redirects included.
  * Registered through fastify-plugin, it applies to the whole instance it is registered on.
  *
- * A session deleted by a concurrent request, or a store that fails while saving, goes to
- * Fastify's error handling with status 400 ({@link SessionInterrupted}) or 500 and none of the
- * reply's headers. A handler that throws saves nothing (its status is 500). A hijacked reply is
- * never committed.
+ * A session deleted by a concurrent request, or a store that fails or times out while saving,
+ * goes to Fastify's error handling with status 400 ({@link SessionInterrupted}) or 503
+ * ({@link StoreError}) and none of the reply's headers. A handler that throws saves nothing; a
+ * `StoreError` it throws (the store failed while loading) carries `status` 503, which Fastify
+ * answers with. Under the manager's `failOpen` a failing store gives an anonymous session
+ * instead. A hijacked reply is never committed.
  *
  * @example
  * const app = Fastify();
@@ -59,15 +66,18 @@ export const sessionPlugin = fp<SessionPluginOptions>(
       if (exchange === undefined) return payload;
       exchanges.delete(request);
       try {
-        const { setCookie, vary } = await exchange.commit(reply.statusCode);
+        const { setCookie, vary, cacheControlPrivate } = await exchange.commit(reply.statusCode);
         for (const value of setCookie) reply.header('set-cookie', value);
         const varied = vary ? varyWithCookie(reply.getHeader('vary')) : null;
         if (varied !== null) reply.header('vary', varied);
+        if (cacheControlPrivate) {
+          reply.header('cache-control', cacheControlWithPrivate(reply.getHeader('cache-control')));
+        }
       } catch (error) {
         // Fastify's error path keeps the reply's headers and a status already set (a redirect's
         // 302 would win over the error's): clear both.
         for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
-        reply.code(error instanceof SessionInterrupted ? error.status : 500);
+        reply.code(failureOf(error).status);
         throw error;
       }
       return payload;

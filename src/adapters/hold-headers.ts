@@ -1,19 +1,25 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { SessionInterrupted } from '../core/errors.js';
-import { type SessionHeaders, varyWithCookie } from './session-exchange.js';
+import {
+  cacheControlWithPrivate,
+  failureOf,
+  type SessionHeaders,
+  varyWithCookie,
+} from './session-exchange.js';
 
 type Gate = 'open' | 'committing' | 'done' | 'replaced';
 
 /**
  * Makes the first call that would send a node:http response's headers (`writeHead`, `write`,
- * `end` or `flushHeaders`) wait for `commit`, then adds its `Set-Cookie` and `Vary` and replays
- * the calls in order. Shared by `keepstate/node` and `keepstate/express`, so a session is saved
- * before a redirect (or any response) leaves.
+ * `end` or `flushHeaders`) wait for `commit`, then adds its `Set-Cookie`, `Vary` and
+ * `Cache-Control: private` and replays the calls in order. Shared by `keepstate/node` and
+ * `keepstate/express`, so a session is saved before a redirect (or any response) leaves.
  *
  * Headers passed to `writeHead` are set on the response at once, so the session's headers merge
  * with them instead of being overridden. When `commit` fails, every header the handler set is
- * dropped and the response becomes a plain 400 ({@link SessionInterrupted}) or 500; whatever the
- * handler writes afterwards is discarded.
+ * dropped and the response becomes a plain 400 ({@link SessionInterrupted}), 503
+ * ({@link StoreError}: the store failed or timed out) or 500; whatever the handler writes
+ * afterwards is discarded.
  *
  * @returns whether the response has begun (a call was held or sent): a handler that throws
  *   after `res.end()` must not have its response replaced by a 500
@@ -32,25 +38,26 @@ export function holdHeaders(
   const release = async (status: number): Promise<void> => {
     gate = 'committing';
     try {
-      const { setCookie, vary } = await commit(status);
+      const { setCookie, vary, cacheControlPrivate } = await commit(status);
       for (const value of setCookie) res.appendHeader('Set-Cookie', value);
       const varied = vary ? varyWithCookie(res.getHeader('Vary')) : null;
       if (varied !== null) res.setHeader('Vary', varied);
+      if (cacheControlPrivate) {
+        res.setHeader('Cache-Control', cacheControlWithPrivate(res.getHeader('Cache-Control')));
+      }
       gate = 'done';
       for (const call of pending) call();
     } catch (error) {
       const interrupted = error instanceof SessionInterrupted;
       if (!interrupted) console.error('keepstate: saving the session failed', error);
       for (const name of res.getHeaderNames()) res.removeHeader(name);
-      res.statusCode = interrupted ? error.status : 500;
+      const { status: failed, body } = failureOf(error);
+      res.statusCode = failed;
       res.setHeader('Content-Type', 'text/plain; charset=utf-8');
       // `end` sends the head through the (wrapped) writeHead: let it pass, then drop whatever
       // the handler still writes.
       gate = 'done';
-      (end as (this: ServerResponse, body: string) => ServerResponse).call(
-        res,
-        interrupted ? 'Session interrupted' : 'Internal Server Error',
-      );
+      (end as (this: ServerResponse, body: string) => ServerResponse).call(res, body);
       gate = 'replaced';
     }
   };

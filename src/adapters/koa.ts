@@ -4,7 +4,7 @@ import { SessionInterrupted } from '../core/errors.js';
 import type { Session } from '../core/session.js';
 import type { SessionManager } from '../core/session-manager.js';
 import type { SessionData } from '../core/session-store.js';
-import { openExchange, type SessionHeaders } from './session-exchange.js';
+import { cacheControlWithPrivate, openExchange, type SessionHeaders } from './session-exchange.js';
 
 declare module 'koa' {
   interface ExtendableContext {
@@ -22,8 +22,10 @@ declare module 'koa' {
  *
  * Failures go to Koa's error handling, which drops the response's headers: a session deleted by
  * a concurrent request as `ctx.throw(400, 'Session interrupted', { cause })` (the cause is the
- * {@link SessionInterrupted}), a store that fails while saving as its own error (a 500). A
- * handler that throws saves nothing. A handler that writes `ctx.res` itself
+ * {@link SessionInterrupted}), a store that fails or times out as the {@link StoreError} itself,
+ * whose `status` 503 Koa answers with (while loading in the handler or saving here; under the
+ * manager's `failOpen` a failing store gives an anonymous session instead). A handler that
+ * throws saves nothing. A handler that writes `ctx.res` itself
  * (`ctx.respond = false`) is never committed in time.
  *
  * @example
@@ -51,5 +53,8 @@ export function sessionMiddleware<T extends SessionData>(manager: SessionManager
     }
     for (const value of headers.setCookie) ctx.append('Set-Cookie', value);
     if (headers.vary) ctx.vary('Cookie');
+    if (headers.cacheControlPrivate) {
+      ctx.set('Cache-Control', cacheControlWithPrivate(ctx.response.get('Cache-Control')));
+    }
   };
 }

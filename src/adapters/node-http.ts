@@ -4,7 +4,7 @@ import type { Session } from '../core/session.js';
 import type { SessionManager } from '../core/session-manager.js';
 import type { SessionData } from '../core/session-store.js';
 import { holdHeaders } from './hold-headers.js';
-import { openExchange } from './session-exchange.js';
+import { failureOf, openExchange } from './session-exchange.js';
 
 /** A node:http request handler that also receives the request's session and cookie jar. */
 export type SessionRequestHandler<T extends SessionData> = (
@@ -20,8 +20,9 @@ export type SessionRequestHandler<T extends SessionData> = (
  * `flushHeaders` waits for {@link SessionManager.commit}, then goes out with its `Set-Cookie` and
  * `Vary`.
  *
- * A session deleted by a concurrent request answers 400 ({@link SessionInterrupted}); a handler
- * that throws, or a store that fails while saving, answers 500 and saves nothing.
+ * A session deleted by a concurrent request answers 400 ({@link SessionInterrupted}); a store
+ * that fails or times out, while loading or saving, answers 503 ({@link StoreError}, unless the
+ * manager fails open); any other error of the handler answers 500. None of them saves anything.
  *
  * @example
  * http.createServer(withSession(manager, async (req, res, session, cookieJar) => {
@@ -42,8 +43,10 @@ export function withSession<T extends SessionData>(
     } catch (error) {
       console.error('keepstate: the request handler failed', error);
       if (!started()) {
-        res.statusCode = 500;
-        res.end();
+        const { status, body } = failureOf(error);
+        res.statusCode = status;
+        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+        res.end(body);
       }
     }
   };

@@ -1,7 +1,12 @@
-import { type SessionHeaders, varyWithCookie } from './session-exchange.js';
+import {
+  cacheControlWithPrivate,
+  type SessionHeaders,
+  varyWithCookie,
+} from './session-exchange.js';
 
 /**
- * Adds the session's `Set-Cookie` and `Vary` to a Web `Response`: in place when its headers can
+ * Adds the session's `Set-Cookie`, `Vary` and `Cache-Control: private` to a Web `Response`: in
+ * place when its headers can
  * change, on a copy when they are immutable (`Response.redirect()`, a `fetch()` response).
  * Shared by `keepstate/web` and `keepstate/hono`.
  *
@@ -10,7 +15,9 @@ import { type SessionHeaders, varyWithCookie } from './session-exchange.js';
  * return withSessionHeaders(await handler(request), await commit(response.status));
  */
 export function withSessionHeaders(response: Response, headers: SessionHeaders): Response {
-  if (headers.setCookie.length === 0 && !headers.vary) return response;
+  if (headers.setCookie.length === 0 && !headers.vary && !headers.cacheControlPrivate) {
+    return response;
+  }
   try {
     addTo(response.headers, headers);
     return response;
@@ -37,8 +44,11 @@ export function isResponse(value: unknown): value is Response {
   return value instanceof Response || Object.prototype.toString.call(value) === '[object Response]';
 }
 
-function addTo(target: Headers, { setCookie, vary }: SessionHeaders): void {
+function addTo(target: Headers, { setCookie, vary, cacheControlPrivate }: SessionHeaders): void {
   for (const value of setCookie) target.append('set-cookie', value);
   const varied = vary ? varyWithCookie(target.get('vary')) : null;
   if (varied !== null) target.set('vary', varied);
+  if (cacheControlPrivate) {
+    target.set('cache-control', cacheControlWithPrivate(target.get('cache-control')));
+  }
 }

@@ -1,5 +1,6 @@
 import { parseCookie } from '../cookies/parse-cookie.js';
 import { CookieJar } from '../core/cookie-jar.js';
+import { SessionInterrupted, StoreError } from '../core/errors.js';
 import type { Session } from '../core/session.js';
 import type { SessionManager } from '../core/session-manager.js';
 import type { SessionData } from '../core/session-store.js';
@@ -10,6 +11,8 @@ export interface SessionHeaders {
   readonly setCookie: readonly string[];
   /** Whether `Cookie` must be added to `Vary`. */
   readonly vary: boolean;
+  /** Whether `private` must be merged into `Cache-Control` ({@link cacheControlWithPrivate}). */
+  readonly cacheControlPrivate: boolean;
 }
 
 /** One request's session and cookies, and the one call that settles them. */
@@ -21,7 +24,8 @@ export interface SessionExchange<T extends SessionData> {
    * headers to add. Call it once, before the response headers leave.
    *
    * @throws SessionInterrupted when a concurrent request deleted the session
-   * @throws StoreError (or the store's own error) when saving failed
+   * @throws StoreError when the store failed or timed out (answer 503), or the store's own
+   *   error when saving failed otherwise
    */
   commit(status: number): Promise<SessionHeaders>;
 }
@@ -47,14 +51,15 @@ export function openExchange<T extends SessionData>(
     session,
     cookieJar,
     async commit(status) {
-      const { setCookie, vary } = await manager.commit(session, status);
+      const { setCookie, vary, cacheControlPrivate } = await manager.commit(session, status);
       const own = cookieJar.setCookieHeaders;
-      if (setCookie === null) return { setCookie: own, vary };
+      if (setCookie === null) return { setCookie: own, vary, cacheControlPrivate };
       // Django's response keeps one cookie per name: the middleware's session cookie replaces a
       // handler's cookie of the same name.
       return {
         setCookie: [...own.filter((value) => !value.startsWith(sessionCookie)), setCookie],
         vary,
+        cacheControlPrivate,
       };
     },
   };
@@ -75,4 +80,55 @@ export function varyWithCookie(current: unknown): string | null {
   const fields = text.split(',').map((field) => field.trim().toLowerCase());
   if (fields.includes('cookie') || fields.includes('*')) return null;
   return text.trim() === '' ? 'Cookie' : `${text}, Cookie`;
+}
+
+/**
+ * The `Cache-Control` value with `private` merged in, as Django's
+ * `patch_cache_control(response, private=True)` merges it: directives are split on commas,
+ * their names lower-cased, kept in order with their values (every `no-cache` value is kept),
+ * `public` is dropped, and `private` is set (in its place when it was there, last otherwise).
+ *
+ * @example
+ * cacheControlWithPrivate('Public, max-age=60'); // 'max-age=60, private'
+ * cacheControlWithPrivate(undefined); // 'private'
+ * @see https://github.com/django/django/blob/stable/5.2.x/django/utils/cache.py
+ */
+export function cacheControlWithPrivate(current: unknown): string {
+  const text = Array.isArray(current)
+    ? current.join(', ')
+    : current === undefined || current === null
+      ? ''
+      : String(current);
+  const directives = new Map<string, (string | true)[]>();
+  if (text.trim() !== '') {
+    for (const field of text.trim().split(/\s*,\s*/)) {
+      const equals = field.indexOf('=');
+      const name = (equals === -1 ? field : field.slice(0, equals)).toLowerCase();
+      const value = equals === -1 ? true : field.slice(equals + 1);
+      const values = name === 'no-cache' ? (directives.get(name) ?? []) : [];
+      if (!values.includes(value)) values.push(value);
+      directives.set(name, values);
+    }
+  }
+  directives.delete('public');
+  directives.set('private', [true]);
+  const fields: string[] = [];
+  for (const [name, values] of directives) {
+    // Django's set of no-cache values: a bare no-cache covers every field-named one.
+    const kept = values.includes(true) ? [true] : values;
+    for (const value of kept) fields.push(value === true ? name : `${name}=${value}`);
+  }
+  return fields.join(', ');
+}
+
+/**
+ * The plain answer to an error from a session: 400 for {@link SessionInterrupted}, 503 for a
+ * {@link StoreError} (the store failed or timed out: fail closed), 500 for anything else. The
+ * body never carries the error's message.
+ */
+export function failureOf(error: unknown): { readonly status: number; readonly body: string } {
+  if (error instanceof SessionInterrupted)
+    return { status: error.status, body: 'Session interrupted' };
+  if (error instanceof StoreError) return { status: error.status, body: 'Service Unavailable' };
+  return { status: 500, body: 'Internal Server Error' };
 }

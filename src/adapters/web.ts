@@ -1,10 +1,10 @@
 import type { CookieJar } from '../core/cookie-jar.js';
-import { SessionInterrupted } from '../core/errors.js';
+import { SessionInterrupted, StoreError } from '../core/errors.js';
 import type { Session } from '../core/session.js';
 import type { SessionManager } from '../core/session-manager.js';
 import type { SessionData } from '../core/session-store.js';
 import { isResponse, withSessionHeaders } from './response-headers.js';
-import { openExchange } from './session-exchange.js';
+import { failureOf, openExchange } from './session-exchange.js';
 
 /** A Web-standard handler that also receives the request's session and cookie jar. */
 export type WebSessionHandler<T extends SessionData, A extends unknown[]> = (
@@ -22,9 +22,11 @@ export type WebSessionHandler<T extends SessionData, A extends unknown[]> = (
  * `{ params }`, are passed through after the cookie jar.
  *
  * A session deleted by a concurrent request answers a plain 400 ({@link SessionInterrupted}); a
- * store that fails while saving rethrows to the platform, and so does a handler that throws,
- * which saves nothing. A thrown `Response` (React Router's `throw redirect()`) is committed like
- * a returned one and thrown again.
+ * store that fails or times out, while the handler loads or while saving, a plain 503
+ * ({@link StoreError}; under the manager's `failOpen` a failing store gives an anonymous session
+ * instead). Any other error of the handler or of saving rethrows to the platform, and saves
+ * nothing. A thrown `Response` (React Router's `throw redirect()`) is committed like a returned
+ * one and thrown again.
  *
  * @example
  * export const POST = withSession(manager, async (request, session) => {
@@ -43,20 +45,24 @@ export function withSession<T extends SessionData, A extends unknown[] = []>(
     try {
       response = await handler(request, session, cookieJar, ...rest);
     } catch (error) {
-      if (!isResponse(error)) throw error;
-      response = error;
-      thrown = true;
+      if (error instanceof StoreError) response = plain(error);
+      else if (isResponse(error)) {
+        response = error;
+        thrown = true;
+      } else throw error;
     }
     try {
       response = withSessionHeaders(response, await commit(response.status));
     } catch (error) {
-      if (!(error instanceof SessionInterrupted)) throw error;
-      return new Response('Session interrupted', {
-        status: error.status,
-        headers: { 'content-type': 'text/plain; charset=utf-8' },
-      });
+      if (!(error instanceof SessionInterrupted || error instanceof StoreError)) throw error;
+      return plain(error);
     }
     if (thrown) throw response;
     return response;
   };
+}
+
+function plain(error: unknown): Response {
+  const { status, body } = failureOf(error);
+  return new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
 }

@@ -1,9 +1,14 @@
 /**
- * Parses a `Cookie` request header into a name-to-value record, exactly as Django's `parse_cookie`.
+ * Parses a `Cookie` request header into a name-to-value record with Django's `parse_cookie`
+ * rules, but for one: names are trimmed of space and tab only.
  *
  * The header is split on `;`, each chunk at its first `=` (a chunk with no `=` has the name `''`,
- * after Mozilla bug 169091), and both sides are stripped of Python whitespace; chunks that end up
- * with an empty name and an empty value are skipped. **When a name repeats, the last value wins**
+ * after Mozilla bug 169091). The name is stripped of spaces and tabs (RFC 6265's whitespace), the
+ * value of Python whitespace as in Django; chunks that end up with an empty name and an empty
+ * value are skipped. Django strips names of Python whitespace too, which lets a cookie named
+ * `\u00a0__Host-x` (which a browser does not treat as `__Host-`, so any subdomain or plain-HTTP
+ * page can set it) pass for `__Host-x`; keepstate keeps such a name as it is. **When a name
+ * repeats, the last value wins**
  * (Django's rule; the `cookie` package's `parse` keeps the first). A value wrapped in double quotes
  * is unquoted with the rules of Python's `http.cookies._unquote`: `\"` and `\\` become the escaped
  * character and a 3-digit octal escape (`\351`) becomes the Latin-1 character of that byte, with no
@@ -34,7 +39,7 @@ export function parseCookie(header: string | undefined | null): Record<string, s
     let name = '';
     let value: string;
     if (nextEquals !== -1 && nextEquals < end) {
-      name = stripPythonWhitespace(header.slice(start, nextEquals));
+      name = stripSpaceAndTab(header.slice(start, nextEquals));
       value = stripPythonWhitespace(header.slice(nextEquals + 1, end));
     } else {
       value = stripPythonWhitespace(header.slice(start, end));
@@ -43,6 +48,19 @@ export function parseCookie(header: string | undefined | null): Record<string, s
     start = end + 1;
   }
   return cookies;
+}
+
+/** RFC 6265's optional whitespace around a name: spaces and tabs, nothing else. */
+function stripSpaceAndTab(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isSpaceOrTab(text.charCodeAt(start))) start++;
+  while (end > start && isSpaceOrTab(text.charCodeAt(end - 1))) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+function isSpaceOrTab(code: number): boolean {
+  return code === 0x20 || code === 0x09;
 }
 
 /** Python's `str.strip()`: removes the characters for which `str.isspace()` is true (not JS `trim`). */

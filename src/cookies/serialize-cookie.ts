@@ -68,6 +68,9 @@ const UNESCAPED = (() => {
   return table;
 })();
 
+/** A character that no header can carry: Node's `setHeader` and the `Headers` class refuse it. */
+const BEYOND_LATIN1 = /[\u0100-\uffff]/;
+
 /** An `expires` string may not end the attribute early or carry control or non-ASCII characters. */
 const EXPIRES_TEXT = /^[\x20-\x3a\x3c-\x7e]*$/;
 
@@ -77,9 +80,16 @@ const EXPIRES_TEXT = /^[\x20-\x3a\x3c-\x7e]*$/;
  *
  * A value made only of letters, digits and ``!#$%&'*+-.^_`|~:`` is written bare; any other value
  * (including the empty one, written `""`) is quoted the way Python's `http.cookies` quotes it: in
- * double quotes, with `\"`, `\\`, and 3-digit octal escapes for `,`, `;`, control characters and
- * U+007F..U+00FF (`é` is `\351`); characters above U+00FF stay raw, as in Django, but Node's
- * `setHeader` refuses them, so encode such values first (signing output never has them).
+ * double quotes, with `\"`, `\\`, and 3-digit octal escapes for `,`, `;`, CR, LF and every other
+ * control character and U+007F..U+00FF (`é` is `\351`), so no value can end the cookie or the
+ * header early. A character above U+00FF is refused: Django writes it raw, which no HTTP header
+ * can carry (Node's `setHeader` and `Headers` refuse it), so encode such values first (signing
+ * output never has them).
+ *
+ * Cookie prefixes are enforced as browsers enforce them (in any letter case): a `__Secure-` or
+ * `__Host-` name gets `Secure` (added when `secure` is not given), and a `__Host-` name also
+ * needs `Path=/` and no `Domain`. Django writes such a cookie without them, and the browser then
+ * drops it silently.
  *
  * Attribute names and order follow the `cookie` package (`Max-Age`, `Domain`, `Path`, `Expires`, ...)
  * rather than Python's sorted lower-case `expires` first: browsers ignore both differences. Which
@@ -88,23 +98,34 @@ const EXPIRES_TEXT = /^[\x20-\x3a\x3c-\x7e]*$/;
  *
  * @param name - the cookie name: letters, digits and ``!#$%&'*+-.^_`|~:`` only, and not an attribute
  *   name such as `expires` or `path` (in any case), as Python's `http.cookies` requires.
- * @param value - the cookie value, any string.
+ * @param value - the cookie value: any string of characters up to U+00FF.
  * @param options - the attributes; durations in seconds.
  * @returns the header value, without the `Set-Cookie:` prefix.
- * @throws TypeError when the name is invalid, when `expires` is a `Date` and `maxAge` is also given
+ * @throws TypeError when the name is invalid, when the value has a character above U+00FF (the
+ *   message names the cookie, never the value), when a `__Secure-`/`__Host-` name is given
+ *   `secure: false`, a `__Host-` one a `domain` or a `path` other than `/`, when `expires` is a
+ *   `Date` and `maxAge` is also given
  *   (Django 5.2's `ValueError: 'expires' and 'max_age' can't be used together.`; an `expires`
  *   string with `maxAge` is allowed and writes both), or when an option is invalid (`sameSite` other
  *   than lax/strict/none in any case, a non-finite `maxAge`, an invalid `Date`, a `domain`, `path`
  *   or `priority` that the `cookie` package refuses); the message names the option.
  * @see https://docs.djangoproject.com/en/5.2/ref/request-response/#django.http.HttpResponse.set_cookie
  * @see https://github.com/django/django/blob/stable/5.2.x/django/http/response.py
+ * @see https://datatracker.ietf.org/doc/html/draft-ietf-httpbis-rfc6265bis#name-cookie-name-prefixes
  */
 export function serializeCookie(name: string, value: string, options: CookieOptions = {}): string {
   assertCookieName(name);
   if (typeof value !== 'string') {
     throw new TypeError(`Cookie value must be a string, got ${typeof value}`);
   }
+  if (BEYOND_LATIN1.test(value)) {
+    // The value may be a credential: the message names the cookie only.
+    throw new TypeError(
+      `Cookie value of ${describe(name)} has a character above U+00FF, which an HTTP header cannot carry: encode the value first (e.g. with encodeURIComponent)`,
+    );
+  }
   const sameSite = checkSameSite(options.sameSite);
+  const secure = checkPrefix(name, options);
   const attributes: SerializeOptions = {};
   let maxAge = options.maxAge ?? undefined;
   let expiresText: string | undefined;
@@ -156,7 +177,7 @@ export function serializeCookie(name: string, value: string, options: CookieOpti
   if (path) attributes.path = path;
   if (options.domain) attributes.domain = options.domain;
   if (options.httpOnly) attributes.httpOnly = true;
-  if (options.secure) attributes.secure = true;
+  if (secure) attributes.secure = true;
   if (options.partitioned) attributes.partitioned = true;
   if (options.priority) attributes.priority = options.priority;
   // The `cookie` package validates the name and writes the attributes, but its value rule (RFC 6265
@@ -190,6 +211,33 @@ function assertCookieName(name: string): void {
       `Cookie name ${describe(name)} is reserved for a Set-Cookie attribute: choose another name`,
     );
   }
+}
+
+/**
+ * Whether the cookie gets `Secure`, after the rules browsers apply to prefixed names (RFC 6265bis,
+ * section 4.1.3, matched in any letter case).
+ */
+function checkPrefix(name: string, options: CookieOptions): boolean {
+  const lower = name.toLowerCase();
+  const host = lower.startsWith('__host-');
+  if (!host && !lower.startsWith('__secure-')) return options.secure === true;
+  const prefix = host ? '__Host-' : '__Secure-';
+  if (options.secure === false) {
+    throw new TypeError(
+      `Cookie ${describe(name)} needs Secure: browsers drop a ${prefix} cookie without it (leave secure out or pass true)`,
+    );
+  }
+  if (host && options.domain) {
+    throw new TypeError(
+      `Option domain is not allowed for cookie ${describe(name)}: browsers drop a __Host- cookie with a Domain`,
+    );
+  }
+  if (host && options.path !== undefined && options.path !== '/') {
+    throw new TypeError(
+      `Option path must be "/" for cookie ${describe(name)}: browsers drop a __Host- cookie with another Path, or none`,
+    );
+  }
+  return true;
 }
 
 function checkSameSite(sameSite: unknown): string | undefined {

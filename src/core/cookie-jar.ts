@@ -2,6 +2,15 @@ import { type DeleteCookieOptions, deleteCookie } from '../cookies/delete-cookie
 import { type CookieOptions, serializeCookie } from '../cookies/serialize-cookie.js';
 import { readSignedCookie, setSignedCookie } from '../cookies/signed-cookie.js';
 import type { Clock } from '../signing/clock.js';
+import { CookieTooLarge } from './errors.js';
+
+/**
+ * The most bytes one cookie may have, name, value and attributes together: what browsers keep
+ * per cookie (RFC 6265, section 6.1). A bigger one is dropped by the browser without a word.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6265#section-6.1
+ */
+export const COOKIE_SIZE_LIMIT = 4096;
 
 /** The secrets and clock a {@link CookieJar} signs and verifies with; a manager's `options` fit. */
 export interface CookieJarKeys {
@@ -70,28 +79,35 @@ export class CookieJar {
   }
 
   /**
-   * Sets a cookie on the response with Django's `set_cookie` rules (`maxAge` in seconds).
+   * Sets a cookie on the response with Django's `set_cookie` rules (`maxAge` in seconds), and
+   * the prefix rules browsers enforce (see `serializeCookie`).
    *
-   * @throws TypeError when the name or an option is invalid, naming it
+   * @throws TypeError when the name, the value or an option is invalid, naming it (never the
+   *   value)
+   * @throws CookieTooLarge when the `Set-Cookie` would pass {@link COOKIE_SIZE_LIMIT} bytes
    */
   setCookie(name: string, value: string, options: CookieOptions = {}): void {
-    this.#outgoing.set(name, serializeCookie(name, value, { clock: this.#keys.clock, ...options }));
+    this.#set(name, serializeCookie(name, value, { clock: this.#keys.clock, ...options }));
   }
 
   /**
    * Sets a cookie signed as Django's `set_signed_cookie` signs it, readable by
    * {@link getSignedCookie} here and by `request.get_signed_cookie` in Django.
    *
-   * @throws TypeError when the name or an option is invalid, naming it
+   * @throws TypeError when the name, the value or an option is invalid, naming it
+   * @throws CookieTooLarge when the `Set-Cookie` would pass {@link COOKIE_SIZE_LIMIT} bytes
    */
   setSignedCookie(name: string, value: string, options: SetSignedCookieOptions = {}): void {
     const { secret, clock } = this.#keys;
-    this.#outgoing.set(name, setSignedCookie(name, value, { clock, ...options, secret }));
+    this.#set(name, setSignedCookie(name, value, { clock, ...options, secret }));
   }
 
   /**
    * Makes the browser delete a cookie, as Django's `delete_cookie`; `path` and `domain` must be
    * those the cookie was set with.
+   *
+   * @throws TypeError when the name or an option is invalid, as for a `__Host-` cookie with a
+   *   `domain`
    */
   deleteCookie(name: string, options: DeleteCookieOptions = {}): void {
     this.#outgoing.set(name, deleteCookie(name, options));
@@ -100,5 +116,16 @@ export class CookieJar {
   /** The `Set-Cookie` values the response must carry, one per name, in the order first set. */
   get setCookieHeaders(): string[] {
     return [...this.#outgoing.values()];
+  }
+
+  #set(name: string, header: string): void {
+    const bytes = Buffer.byteLength(header);
+    if (bytes > COOKIE_SIZE_LIMIT) {
+      throw new CookieTooLarge(
+        `keepstate: the ${name} cookie would be ${bytes} bytes (name, value and attributes), over the ${COOKIE_SIZE_LIMIT} bytes browsers keep, so a browser would drop it: store less in it, or keep the data on the server`,
+        { bytes, limit: COOKIE_SIZE_LIMIT },
+      );
+    }
+    this.#outgoing.set(name, header);
   }
 }

@@ -33,9 +33,18 @@ export class SessionInterrupted extends Error {
   }
 }
 
-/** A store's backend failed (down, timed out, refused); `cause` holds the driver's error. */
+/**
+ * A store's backend failed: down, refused, or slower than the manager's `storeTimeout`; `cause`
+ * holds the driver's error. Adapters answer it with 503 (fail closed), unless the manager is
+ * configured with `failOpen`, which serves the request an anonymous session instead. Its message
+ * never holds a session key or a cookie value.
+ *
+ * @see https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html
+ */
 export class StoreError extends Error {
   override readonly name = 'StoreError';
+  /** The HTTP status to answer with: 503 Service Unavailable. */
+  readonly status = 503;
 }
 
 /**

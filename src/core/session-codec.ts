@@ -62,24 +62,32 @@ export class SessionCodec {
   }
 
   /**
-   * Decodes what {@link encode} (or Django) produced. Never throws: a bad signature gives `null`
-   * and a "Session data corrupted" warning; an expired one (with `maxAge`, in seconds) or a
-   * validly signed payload that is not an object gives `null` silently, as Django (which
-   * returns `{}` for each) does.
+   * Decodes what {@link encode} (or Django) produced. Never throws, and gives `null` (Django
+   * gives `{}`) for each of: a bad signature, with Django's "Session data corrupted" warning; a
+   * validly signed payload that does not decode to an object (a JSON list, string or number,
+   * broken JSON or zlib, a payload past the inflation cap), with one warning too, where Django
+   * is silent; an expired signature (with `maxAge`, in seconds), silently, since expiring is
+   * not an attack.
    */
   decode(token: string, maxAge?: number): SessionData | null {
+    let value: unknown;
     try {
-      const value = this.#signer.unsignObject(token, {
+      value = this.#signer.unsignObject(token, {
         ...(maxAge !== undefined && { maxAge }),
         ...(this.#serializer && { serializer: this.#serializer }),
       });
-      return isPlainObject(value) ? value : null;
     } catch (error) {
-      if (error instanceof BadSignature && !(error instanceof SignatureExpired)) {
-        this.#logger.warn('Session data corrupted');
-      }
+      if (error instanceof SignatureExpired) return null;
+      this.#logger.warn(
+        error instanceof BadSignature
+          ? 'Session data corrupted'
+          : 'Session data corrupted: signed, but not decodable',
+      );
       return null;
     }
+    if (isPlainObject(value)) return value;
+    this.#logger.warn('Session data corrupted: signed, but not an object');
+    return null;
   }
 
   /**

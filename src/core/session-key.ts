@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { saltedHmac } from '../signing/salted-hmac.js';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 // 252 is the largest multiple of 36 below 256: bytes at or above it are dropped so every
@@ -31,4 +32,20 @@ export function generateSessionKey(): string {
  */
 export function isValidSessionKey(value: string): boolean {
   return VALID_KEY.test(value);
+}
+
+// Namespaces the tag's HMAC key, so a tag is never a valid signature of anything else.
+const TAG_SALT = 'keepstate.core.sessionKeyTag';
+
+/**
+ * A short, salted fingerprint of a session key or cookie value, for logs and error messages
+ * that need to tell sessions apart: the first 12 hex digits of an HMAC-SHA256 keyed with the
+ * secret. The key itself is a credential and never appears in a message; the tag cannot be
+ * turned back into it, nor computed without the secret.
+ *
+ * @param secret - the manager's `secret`
+ * @see https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#data-to-exclude
+ */
+export function sessionKeyTag(sessionKey: string, secret: string | Buffer): string {
+  return saltedHmac(TAG_SALT, sessionKey, secret, 'sha256').toString('hex').slice(0, 12);
 }

@@ -2,10 +2,11 @@ import { hkdfSync } from 'node:crypto';
 import { deleteCookie } from '../cookies/delete-cookie.js';
 import { parseCookie } from '../cookies/parse-cookie.js';
 import { type CookieOptions, serializeCookie } from '../cookies/serialize-cookie.js';
-import { SessionInterrupted, UpdateError } from './errors.js';
-import { Session } from './session.js';
+import { SessionInterrupted, StoreError, UpdateError } from './errors.js';
+import { guardStore } from './guard-store.js';
+import { Session, type SessionSettings } from './session.js';
 import { SESSION_STORE_SALT, SessionCodec } from './session-codec.js';
-import { isValidSessionKey } from './session-key.js';
+import { isValidSessionKey, sessionKeyTag } from './session-key.js';
 import {
   type ResolvedSessionOptions,
   resolveSessionOptions,
@@ -22,6 +23,11 @@ export interface SessionCommit {
   readonly setCookie: string | null;
   /** Whether to add `Cookie` to the response's `Vary` header. */
   readonly vary: boolean;
+  /**
+   * Whether to merge `private` into the response's `Cache-Control`: the manager's
+   * `cacheControlPrivate` is on and {@link setCookie} sets or deletes the session cookie.
+   */
+  readonly cacheControlPrivate: boolean;
 }
 
 /**
@@ -40,6 +46,7 @@ export class SessionManager<T extends SessionData = SessionData> {
   readonly #cookieSent = new WeakSet<Session<T>>();
   readonly #cookie: CookieOptions;
   readonly #deletion: string;
+  readonly #settings: SessionSettings;
 
   /** @throws ImproperlyConfigured when an option is missing or invalid */
   constructor(options: SessionOptions) {
@@ -74,6 +81,15 @@ export class SessionManager<T extends SessionData = SessionData> {
     };
     this.#cookie = { ...scope, secure: o.cookieSecure, httpOnly: o.cookieHttpOnly, clock: o.clock };
     this.#deletion = deleteCookie(o.cookieName, scope);
+    // Every store call of every session goes through the guard: bounded by storeTimeout, and
+    // no session key in what it throws.
+    this.#settings = {
+      ...o,
+      store: guardStore(o.store, {
+        timeout: o.storeTimeout,
+        tag: (sessionKey) => sessionKeyTag(sessionKey, o.secret),
+      }),
+    };
   }
 
   /**
@@ -94,7 +110,7 @@ export class SessionManager<T extends SessionData = SessionData> {
         });
       }
     }
-    const session = new Session<T>(o, sessionKey);
+    const session = new Session<T>(this.#settings, sessionKey);
     if (value !== undefined) this.#cookieSent.add(session);
     return session;
   }
@@ -105,33 +121,49 @@ export class SessionManager<T extends SessionData = SessionData> {
    * any non-empty one under `saveEveryRequest`) is saved and its cookie set, unless `status` is
    * 500 or more; `Vary: Cookie` whenever the session was read or its cookie set or deleted.
    *
+   * Under `failOpen`, a session whose load failed is neither saved nor has its cookie touched,
+   * and a save that fails with {@link StoreError} is skipped (and logged): the response then
+   * carries no session cookie.
+   *
    * @param status - the response's status code
    * @throws SessionInterrupted when the record was deleted by a concurrent request
-   * @throws StoreError when the store is unreachable
+   * @throws StoreError when the store is unreachable or slower than `storeTimeout` (not under
+   *   `failOpen`)
    */
   async commit(session: Session<T>, status: number): Promise<SessionCommit> {
     const o = this.options;
     const { accessed, modified } = session;
+    const untouched = { setCookie: null, vary: accessed, cacheControlPrivate: false };
+    // The visitor's real session is still in the store: deleting its cookie would log them out.
+    if (session.storeFailed) return untouched;
     const empty = session.isEmpty();
     if (empty && this.#cookieSent.has(session)) {
-      return { setCookie: this.#deletion, vary: true };
+      return { setCookie: this.#deletion, vary: true, cacheControlPrivate: o.cacheControlPrivate };
     }
-    if (!(modified || o.saveEveryRequest) || empty || status >= 500) {
-      return { setCookie: null, vary: accessed };
-    }
+    if (!(modified || o.saveEveryRequest) || empty || status >= 500) return untouched;
     const maxAge = (await session.getExpireAtBrowserClose())
       ? undefined
       : await session.getExpiryAge();
+    // Under saveEveryRequest the session may first load here: saving the empty stand-in of a
+    // failed load would replace the visitor's real session.
+    if (session.storeFailed) return untouched;
     try {
       await session.save();
     } catch (error) {
       if (error instanceof UpdateError) throw new SessionInterrupted();
+      if (error instanceof StoreError && o.failOpen) {
+        o.logger.warn('Session store failed: the session was not saved (failOpen)', {
+          error: error.message,
+        });
+        return { ...untouched, vary: true };
+      }
       throw error;
     }
     const options = maxAge === undefined ? this.#cookie : { ...this.#cookie, maxAge };
     return {
       setCookie: serializeCookie(o.cookieName, session.sessionKey ?? '', options),
       vary: true,
+      cacheControlPrivate: o.cacheControlPrivate,
     };
   }
 }

@@ -20,12 +20,18 @@ export interface SessionOptions {
   readonly store: SessionStore;
   /** Signs session data and cookies (`SECRET_KEY`); at least 32 characters. */
   readonly secret: string | Buffer;
-  /** Older secrets still accepted when verifying (`SECRET_KEY_FALLBACKS`); signing uses `secret`. */
+  /**
+   * Older secrets still accepted when verifying (`SECRET_KEY_FALLBACKS`); signing uses `secret`.
+   * Each must be 32 characters or more too.
+   */
   readonly fallbackSecrets?: readonly (string | Buffer)[];
   /**
-   * Accepts a `secret` shorter than 32 characters. Only for sharing sessions with an existing
-   * Django deployment whose `SECRET_KEY` is that short; rotate to a longer one when you can (put
-   * the old one in `fallbackSecrets`).
+   * Accepts a `secret` and `fallbackSecrets` shorter than 32 characters: the escape hatch for
+   * sharing sessions with an existing Django deployment whose `SECRET_KEY` (or a
+   * `SECRET_KEY_FALLBACKS` entry) is that short, which keepstate must verify and sign with for
+   * both sides to read each other's sessions. Rotate to a longer secret when you can: make it
+   * `secret`, keep the short one in `fallbackSecrets` until its sessions have expired, then drop
+   * both the short one and this option.
    */
   readonly allowShortSecret?: boolean;
   /** `SESSION_COOKIE_NAME`, default `'sessionid'`. */
@@ -52,6 +58,32 @@ export interface SessionOptions {
   readonly clock?: Clock;
   /** Where refused input is reported (`django.security.SuspiciousSession`). */
   readonly logger?: SecurityLogger;
+  /**
+   * Seconds any one store call may take, default 5 (not in Django). A call still pending then
+   * fails with {@link StoreError}, so a hung or unreachable backend costs a request at most this
+   * long instead of holding it (and its socket and memory) until the client gives up.
+   */
+  readonly storeTimeout?: number;
+  /**
+   * What a request gets when the store fails or times out (not in Django, whose views see the
+   * backend's exception): `false`, the default, fails closed (adapters answer 503); `true` fails
+   * open: loading gives the request an anonymous session, and the end-of-request save is
+   * skipped, so the site keeps serving visitors as logged out while the store is down. Under
+   * `failOpen` such a session is never saved and its cookie is left alone, so the visitor's real
+   * session is there again once the store is back. A handler's own `save`, `cycleKey`, `flush`
+   * or `deleteRecord` still throws `StoreError`: a login or logout must never look done when it
+   * was not.
+   */
+  readonly failOpen?: boolean;
+  /**
+   * Adds `private` to `Cache-Control` (merged with the response's own, as Django's
+   * `patch_cache_control(response, private=True)` merges it) on every response that sets or
+   * deletes the session cookie, so no shared cache stores one visitor's cookie and serves it to
+   * another. Default `false`, as in Django, whose middleware sends only `Vary: Cookie`.
+   *
+   * @see https://docs.djangoproject.com/en/5.2/ref/utils/#django.utils.cache.patch_cache_control
+   */
+  readonly cacheControlPrivate?: boolean;
 }
 
 /** {@link SessionOptions} with every default filled in and every value checked. */
@@ -71,25 +103,33 @@ export interface ResolvedSessionOptions {
   readonly serializer: Serializer | undefined;
   readonly clock: Clock;
   readonly logger: SecurityLogger;
+  /** Seconds. */
+  readonly storeTimeout: number;
+  readonly failOpen: boolean;
+  readonly cacheControlPrivate: boolean;
 }
 
 const MIN_SECRET_LENGTH = 32;
+// setTimeout takes at most 2^31 - 1 milliseconds; a longer delay fires at once.
+const MAX_STORE_TIMEOUT = 2_147_483;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * Fills in Django's defaults and checks every option.
  *
- * @throws ImproperlyConfigured naming the option and the fix, for a missing or short secret, a
- *   missing store, a cookie name that is not an RFC 6265 token, a non-positive cookie age, an
- *   unknown SameSite value, or a `__Host-`/`__Secure-` name without the attributes browsers
- *   require of it.
+ * @throws ImproperlyConfigured naming the option and the fix, for a missing or short secret or
+ *   fallback secret (both may be short with `allowShortSecret`), a missing store, a
+ *   `storeTimeout` that is not a positive number of seconds, a cookie name that is not an RFC
+ *   6265 token, a non-positive cookie age, an unknown SameSite value, or a `__Host-`/`__Secure-`
+ *   name (in any letter case) without the attributes browsers require of it.
  */
 export function resolveSessionOptions(options: SessionOptions): ResolvedSessionOptions {
   const o = options as Partial<SessionOptions>;
   if (o.store === undefined || typeof o.store.load !== 'function') {
     fail('store', 'is required: pass a store such as new MemoryStore()');
   }
-  checkSecret(o.secret, o.allowShortSecret === true);
+  const allowShort = o.allowShortSecret === true;
+  checkSecret(o.secret, allowShort);
   const resolved: ResolvedSessionOptions = {
     store: o.store,
     secret: o.secret,
@@ -106,9 +146,26 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
     serializer: o.serializer,
     clock: o.clock ?? systemClock,
     logger: o.logger ?? consoleSecurityLogger,
+    storeTimeout: o.storeTimeout ?? 5,
+    failOpen: o.failOpen ?? false,
+    cacheControlPrivate: o.cacheControlPrivate ?? false,
   };
   for (const [index, secret] of resolved.fallbackSecrets.entries()) {
     if (secret.length === 0) fail(`fallbackSecrets[${index}]`, 'is empty: remove it');
+    // A retired secret that was short lets a guessed key verify just the same.
+    if (secret.length < MIN_SECRET_LENGTH && !allowShort) {
+      fail(
+        `fallbackSecrets[${index}]`,
+        `is ${secret.length} characters long, under the ${MIN_SECRET_LENGTH} keepstate requires: remove it (sessions signed with it then log out), or, while a Django app's SECRET_KEY_FALLBACKS still holds it, set allowShortSecret: true`,
+      );
+    }
+  }
+  const timeout = resolved.storeTimeout;
+  if (typeof timeout !== 'number' || !(timeout > 0 && timeout <= MAX_STORE_TIMEOUT)) {
+    fail(
+      'storeTimeout',
+      `must be a number of seconds above 0 and at most ${MAX_STORE_TIMEOUT}, got ${String(timeout)}`,
+    );
   }
   if (!TOKEN.test(resolved.cookieName)) {
     fail(
@@ -128,8 +185,9 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
       `must be 'Lax', 'Strict', 'None' or false, got ${String(resolved.cookieSameSite)}`,
     );
   }
-  const prefixed =
-    resolved.cookieName.startsWith('__Host-') || resolved.cookieName.startsWith('__Secure-');
+  // Browsers match the prefixes in any letter case (RFC 6265bis, section 4.1.3).
+  const lowerName = resolved.cookieName.toLowerCase();
+  const prefixed = lowerName.startsWith('__host-') || lowerName.startsWith('__secure-');
   if (prefixed && !resolved.cookieSecure) {
     fail(
       'cookieSecure',
@@ -137,7 +195,7 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
     );
   }
   if (
-    resolved.cookieName.startsWith('__Host-') &&
+    lowerName.startsWith('__host-') &&
     (resolved.cookieDomain !== undefined || resolved.cookiePath !== '/')
   ) {
     fail(

@@ -1,8 +1,9 @@
 import type { Clock } from '../signing/clock.js';
-import { CreateError, UpdateError } from './errors.js';
+import { CreateError, StoreError, UpdateError } from './errors.js';
 import { EXPIRY_KEY, type Expiry, expiryAge, expiryDate, isoformat } from './expiry.js';
+import type { SecurityLogger } from './security-logger.js';
 import { generateSessionKey } from './session-key.js';
-import type { SessionData, SessionStore } from './session-store.js';
+import type { SessionData, SessionRecord, SessionStore } from './session-store.js';
 
 /** What a {@link Session} needs from its manager. */
 export interface SessionSettings {
@@ -11,6 +12,10 @@ export interface SessionSettings {
   /** Seconds. */
   readonly cookieAge: number;
   readonly expireAtBrowserClose: boolean;
+  /** Loading turns a {@link StoreError} into an anonymous session (the manager's `failOpen`). */
+  readonly failOpen?: boolean;
+  /** Told when `failOpen` hides a store failure. */
+  readonly logger?: SecurityLogger;
 }
 
 /** Django's `get_expiry_age`/`get_expiry_date` keyword arguments. */
@@ -45,6 +50,7 @@ export class Session<T extends SessionData = SessionData> {
   #sessionKey: string | null;
   #cache: SessionData | null = null;
   #loading: Promise<SessionData> | null = null;
+  #storeFailed = false;
 
   /**
    * @param sessionKey - the key from the request's cookie, already validated (or `null`)
@@ -59,6 +65,14 @@ export class Session<T extends SessionData = SessionData> {
     return this.#sessionKey;
   }
 
+  /**
+   * Whether loading failed and, under the manager's `failOpen`, this request got an anonymous
+   * session instead: the manager then neither saves it nor touches its cookie.
+   */
+  get storeFailed(): boolean {
+    return this.#storeFailed;
+  }
+
   /** The value under `key`, or `fallback` (default `undefined`) when there is none. */
   async get<K extends keyof T & string>(key: K): Promise<T[K] | undefined>;
   async get<K extends keyof T & string, F>(key: K, fallback: F): Promise<T[K] | F>;
@@ -69,8 +83,7 @@ export class Session<T extends SessionData = SessionData> {
 
   /** Stores `value` under `key`. */
   async set<K extends keyof T & string>(key: K, value: T[K]): Promise<void> {
-    const data = await this.#data();
-    data[key] = value;
+    put(await this.#data(), key, value);
     this.modified = true;
   }
 
@@ -107,14 +120,15 @@ export class Session<T extends SessionData = SessionData> {
   async setDefault<K extends keyof T & string>(key: K, value: T[K]): Promise<T[K]> {
     const data = await this.#data();
     if (Object.hasOwn(data, key)) return data[key] as T[K];
-    data[key] = value;
+    put(data, key, value);
     this.modified = true;
     return value;
   }
 
   /** Copies every entry of `values` into the data. */
   async update(values: Partial<T>): Promise<void> {
-    Object.assign(await this.#data(), values);
+    const data = await this.#data();
+    for (const [key, value] of Object.entries(values)) put(data, key, value);
     this.modified = true;
   }
 
@@ -187,8 +201,7 @@ export class Session<T extends SessionData = SessionData> {
       return;
     }
     const stored = value instanceof Date ? isoformat(value) : value;
-    const data = await this.#data();
-    data[EXPIRY_KEY] = stored;
+    put(await this.#data(), EXPIRY_KEY, stored);
     this.modified = true;
   }
 
@@ -272,10 +285,26 @@ export class Session<T extends SessionData = SessionData> {
     throw new CreateError(`No free session key after ${CREATE_ATTEMPTS} attempts`);
   }
 
-  /** Reads the stored data of this session's key; `{}` (and no key) when there is no live record. */
+  /**
+   * Reads the stored data of this session's key; `{}` (and no key) when there is no live record.
+   *
+   * @throws StoreError when the store fails or times out, unless the manager's `failOpen` is
+   *   on: then `{}`, no key, and {@link storeFailed} is `true`
+   */
   async load(): Promise<SessionData> {
     const key = this.#sessionKey;
-    const record = key === null ? null : await this.#settings.store.load(key);
+    let record: SessionRecord | null;
+    try {
+      record = key === null ? null : await this.#settings.store.load(key);
+    } catch (error) {
+      if (!(error instanceof StoreError && this.#settings.failOpen)) throw error;
+      this.#storeFailed = true;
+      this.#sessionKey = null;
+      this.#settings.logger?.warn('Session store failed: serving an anonymous session (failOpen)', {
+        error: error.message,
+      });
+      return {};
+    }
     if (record === null) {
       // An unknown or expired key is never adopted: whatever is saved gets a new key.
       this.#sessionKey = null;
@@ -305,4 +334,12 @@ export class Session<T extends SessionData = SessionData> {
     });
     return this.#loading;
   }
+}
+
+/**
+ * Stores `value` as an own property, also under names such as `__proto__`, which a plain
+ * assignment would take as the object's prototype instead of data.
+ */
+function put(data: SessionData, key: string, value: unknown): void {
+  Object.defineProperty(data, key, { value, writable: true, enumerable: true, configurable: true });
 }

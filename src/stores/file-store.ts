@@ -149,10 +149,10 @@ export class FileStore implements SessionStore {
     let handle = await this.#openExclusive(file);
     if (handle === null) {
       const existing = await this.#read(record.sessionKey);
-      if (existing !== null && !existing.expired) throw taken(record.sessionKey);
+      if (existing !== null && !existing.expired) throw taken();
       if (existing !== null) await this.#removeIfSame(record.sessionKey, existing.ino);
       handle = await this.#openExclusive(file);
-      if (handle === null) throw taken(record.sessionKey);
+      if (handle === null) throw taken();
     }
     let written = false;
     try {
@@ -194,7 +194,7 @@ export class FileStore implements SessionStore {
       }
       // Checked after the slow part, right before the rename, to keep the window small.
       if (!(await this.#present(file))) {
-        throw new UpdateError(`Session ${record.sessionKey.slice(0, 6)}… no longer exists`);
+        throw new UpdateError('The session no longer exists');
       }
       await rename(temporary, file);
       renamed = true;
@@ -447,6 +447,6 @@ function code(error: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function taken(sessionKey: string): CreateError {
-  return new CreateError(`Session key ${sessionKey.slice(0, 6)}… is taken`);
+function taken(): CreateError {
+  return new CreateError('The session key is taken');
 }

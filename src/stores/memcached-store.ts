@@ -105,7 +105,7 @@ export class MemcachedStore implements SessionStore {
         ? // Nothing to write; only say whether the key was taken.
           (await this.#run('get', () => this.#client.get(key))).value === null
         : await this.#run('add', () => this.#client.add(key, value, { expires }));
-    if (!added) throw new CreateError(`Session key ${record.sessionKey.slice(0, 6)}… is taken`);
+    if (!added) throw new CreateError('The session key is taken');
     return record.sessionKey;
   }
 
@@ -123,7 +123,7 @@ export class MemcachedStore implements SessionStore {
         ? await this.#run('delete', () => this.#client.delete(key))
         : await this.#run('replace', () => this.#client.replace(key, value, { expires }));
     if (!written) {
-      throw new UpdateError(`Session ${record.sessionKey.slice(0, 6)}… no longer exists`);
+      throw new UpdateError('The session no longer exists');
     }
     return record.sessionKey;
   }

@@ -118,13 +118,13 @@ export class RedisStore implements SessionStore {
     if (!(ttl > 0)) {
       // Nothing to write; only say whether the key was taken.
       if ((await this.#run('EXISTS', () => this.#client.exists(key))) > 0) {
-        throw new CreateError(`Session key ${record.sessionKey.slice(0, 6)}… is taken`);
+        throw new CreateError('The session key is taken');
       }
       return record.sessionKey;
     }
     const reply = await this.#run('SET NX', () => this.#client.set(key, value, 'PX', ttl, 'NX'));
     if (reply === null) {
-      throw new CreateError(`Session key ${record.sessionKey.slice(0, 6)}… is taken`);
+      throw new CreateError('The session key is taken');
     }
     return record.sessionKey;
   }
@@ -143,7 +143,7 @@ export class RedisStore implements SessionStore {
         ? (await this.#run('SET XX', () => this.#client.set(key, value, 'PX', ttl, 'XX'))) !== null
         : (await this.#run('DEL', () => this.#client.del(key))) > 0;
     if (!written) {
-      throw new UpdateError(`Session ${record.sessionKey.slice(0, 6)}… no longer exists`);
+      throw new UpdateError('The session no longer exists');
     }
     return record.sessionKey;
   }

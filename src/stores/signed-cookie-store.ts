@@ -1,4 +1,5 @@
 import { serializeCookie } from '../cookies/serialize-cookie.js';
+import { COOKIE_SIZE_LIMIT } from '../core/cookie-jar.js';
 import { CookieTooLarge } from '../core/errors.js';
 import { EXPIRY_KEY, parseIsoformat } from '../core/expiry.js';
 import type { SessionCodec } from '../core/session-codec.js';
@@ -8,11 +9,7 @@ import { StoreBinding } from '../core/store-binding.js';
 /** The salt Django's `signed_cookies` engine signs the cookie with. */
 export const SIGNED_COOKIE_SALT = 'django.contrib.sessions.backends.signed_cookies';
 
-/**
- * The most bytes a session cookie may have, name, value and attributes together: what browsers
- * keep per cookie (RFC 6265, section 6.1).
- */
-export const COOKIE_SIZE_LIMIT = 4096;
+export { COOKIE_SIZE_LIMIT };
 
 // A signed value is base64url, `.`, and `:` separators; nothing else can verify, so anything
 // else is refused before any crypto runs.

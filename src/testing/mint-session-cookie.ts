@@ -1,4 +1,3 @@
-import { serializeCookie } from '../cookies/serialize-cookie.js';
 import type { Expiry } from '../core/expiry.js';
 import type { SessionManager } from '../core/session-manager.js';
 import type { SessionData } from '../core/session-store.js';
@@ -37,6 +36,6 @@ export async function mintSessionCookie<T extends SessionData>(
   await session.update(data as Partial<T>);
   if (options.expiry !== undefined) await session.setExpiry(options.expiry);
   await session.save();
-  // Quoted as the manager's Set-Cookie would quote it, and nothing else: no attributes.
-  return serializeCookie(manager.options.cookieName, session.sessionKey ?? '', { path: null });
+  // Every store's cookie value is token-safe (a key, base64url, `.` and `:`): no quoting needed.
+  return `${manager.options.cookieName}=${session.sessionKey ?? ''}`;
 }

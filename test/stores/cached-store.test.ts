@@ -99,4 +99,31 @@ describe('CachedStore', () => {
       StoreError,
     );
   });
+
+  test('after cycleKey and after logout, the old key is in neither tier', async () => {
+    const clock = testClock();
+    const cache = new MemoryStore({ clock });
+    const durable = new MemoryStore({ clock });
+    const manager = new SessionManager({
+      store: new CachedStore(cache, durable),
+      secret: TEST_SECRET,
+      clock,
+      logger: { warn() {} },
+    });
+    const first = manager.open(null);
+    await first.set('user', 'anon');
+    await manager.commit(first, 200);
+    const anonymous = first.sessionKey ?? '';
+    const login = manager.open(`sessionid=${anonymous}`);
+    assert.equal(await login.get('user'), 'anon');
+    await login.cycleKey();
+    await manager.commit(login, 200);
+    const key = login.sessionKey ?? '';
+    for (const tier of [cache, durable]) assert.equal(await tier.exists(anonymous), false);
+    assert.equal(await cache.exists(key), true);
+    const logout = manager.open(`sessionid=${key}`);
+    await logout.flush();
+    await manager.commit(logout, 200);
+    for (const tier of [cache, durable]) assert.equal(await tier.exists(key), false);
+  });
 });

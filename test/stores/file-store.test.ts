@@ -250,7 +250,11 @@ describe('FileStore', () => {
     clock.advance(60);
     const second = manager.open(`sessionid=${key}`);
     assert.equal(await second.get('name'), 'Zoë');
-    assert.deepEqual(await manager.commit(second, 200), { setCookie: null, vary: true });
+    assert.deepEqual(await manager.commit(second, 200), {
+      setCookie: null,
+      vary: true,
+      cacheControlPrivate: false,
+    });
 
     const third = manager.open(`sessionid=${key}`);
     await third.flush();

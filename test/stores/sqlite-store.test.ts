@@ -221,9 +221,14 @@ describe('SqliteStore', () => {
   });
 });
 
+// Its own folder: this suite is declared after Django is found, when the file's `after` hook
+// may already have removed `dir`.
+const djangoDir = mkdtempSync(join(tmpdir(), 'keepstate-sqlite-django-'));
+process.once('exit', () => rmSync(djangoDir, { recursive: true, force: true }));
+
 describeWithDjango('SqliteStore with real Django 5.2', await findDjango('5.2'), (peer) => {
   test('Django and keepstate share one database file both ways', async () => {
-    const file = join(dir, 'shared.sqlite3');
+    const file = join(djangoDir, 'shared.sqlite3');
     const shared = new Database(file);
     const store = new SqliteStore(shared);
     // Django's own `migrate` made the table; keepstate's finds it there.
@@ -261,7 +266,7 @@ describeWithDjango('SqliteStore with real Django 5.2', await findDjango('5.2'), 
   });
 
   test("Django's migrate --fake-initial adopts a table keepstate made", async () => {
-    const file = join(dir, 'ours-first.sqlite3');
+    const file = join(djangoDir, 'ours-first.sqlite3');
     const ours = new Database(file);
     await new SqliteStore(ours).migrate();
     ours.close();

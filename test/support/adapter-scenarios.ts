@@ -10,6 +10,9 @@ import { MemoryStore } from '../../src/stores/memory-store.js';
 import type { TestServer } from './http-server.js';
 import { testClock } from './test-clock.js';
 
+/** Seconds: the scenario managers' `storeTimeout`, short so a hung store fails fast. */
+const STORE_TIMEOUT = 0.25;
+
 /** The secret every scenario app's manager signs with. */
 export const SCENARIO_SECRET = 'a-scenario-secret-that-is-long-enough-0123456789';
 /** A retired secret, still accepted through `fallbackSecrets`. */
@@ -46,9 +49,24 @@ export type StartScenarioApp = (
   handle: ScenarioHandler,
 ) => Promise<TestServer>;
 
-/** A MemoryStore whose writes can be made to fail, as a backend that went down. */
+/** A MemoryStore whose reads and writes can be made to fail or hang, as a backend that went down. */
 class FailingStore extends MemoryStore {
   failWrites = false;
+  failReads = false;
+  /** Loads wait, as on a server that accepts the command and never answers, until released. */
+  hangReads = false;
+  readonly #held: (() => void)[] = [];
+
+  override async load(sessionKey: string): Promise<SessionRecord | null> {
+    if (this.failReads) throw new StoreError('the session store is down');
+    if (this.hangReads) await new Promise<void>((resolve) => this.#held.push(resolve));
+    return super.load(sessionKey);
+  }
+
+  /** Lets every held load go on (long after the manager gave up on it). */
+  release(): void {
+    for (const resolve of this.#held.splice(0)) resolve();
+  }
 
   override async create(record: SessionRecord): Promise<string> {
     if (this.failWrites) throw new StoreError('the session store is down');
@@ -113,6 +131,9 @@ function routes(gate: () => Gate): ScenarioHandler {
       case '/vary':
         await session.get('name');
         return text('varied', 200, { Vary: 'Accept-Encoding' });
+      case '/cache':
+        await session.set('name', name);
+        return text('cached', 200, { 'Cache-Control': 'Public, max-age=60' });
       case '/fail':
         await session.set('name', 'never');
         throw new Error('the handler failed on purpose');
@@ -174,6 +195,8 @@ export function runAdapterScenarios(adapter: string, start: StartScenarioApp): v
       fallbackSecrets: [SCENARIO_OLD_SECRET],
       clock,
       logger: { warn: (message) => warnings.push(message) },
+      storeTimeout: STORE_TIMEOUT,
+      cacheControlPrivate: true,
     });
     let gate = new Gate();
     let server: TestServer;
@@ -186,10 +209,13 @@ export function runAdapterScenarios(adapter: string, start: StartScenarioApp): v
     });
     after(() => server.close());
 
+    // Every request must be answered within storeTimeout + 1 s: one that is not fails the test
+    // with a TimeoutError (an outcome, not a measurement).
     const get = (path: string, cookie?: string) =>
       fetch(`${server.url}${path}`, {
         redirect: 'manual',
         headers: cookie === undefined ? {} : { cookie },
+        signal: AbortSignal.timeout((STORE_TIMEOUT + 1) * 1000),
       });
     const login = async (name = 'ann') => {
       const res = await get(`/set?name=${name}`);
@@ -343,13 +369,13 @@ export function runAdapterScenarios(adapter: string, start: StartScenarioApp): v
       assert.equal(store.size, size);
     });
 
-    test('a store that fails while saving: 500, no Set-Cookie at all, no stack trace', async (t) => {
+    test('a store that fails while saving: 503, no Set-Cookie at all, no stack trace', async (t) => {
       quietly(t);
       const size = store.size;
       store.failWrites = true;
       try {
         const res = await get('/cookies/set?value=lost');
-        assert.equal(res.status, 500);
+        assert.equal(res.status, 503);
         assert.deepEqual(res.headers.getSetCookie(), [], "not even the handler's own cookies");
         assert.equal(res.headers.get('x-handler'), null, "none of the failed response's headers");
         assert.doesNotMatch(await res.text(), STACK);
@@ -357,6 +383,118 @@ export function runAdapterScenarios(adapter: string, start: StartScenarioApp): v
         store.failWrites = false;
       }
       assert.equal(store.size, size);
+    });
+
+    test('a store that fails while loading: 503 (fail closed), nothing saved, the cookie kept', async (t) => {
+      quietly(t);
+      const pair = await login('kim');
+      const size = store.size;
+      store.failReads = true;
+      try {
+        for (const path of ['/get', '/set?name=other']) {
+          const res = await get(path, pair);
+          assert.equal(res.status, 503, path);
+          assert.equal(
+            sessionCookieOf(res),
+            undefined,
+            `${path}: the cookie is neither set nor deleted`,
+          );
+          const body = await res.text();
+          assert.doesNotMatch(body, STACK);
+          assert.ok(!body.includes(keyOf(pair)), 'no session key in the body');
+        }
+      } finally {
+        store.failReads = false;
+      }
+      assert.equal(store.size, size);
+      assert.equal(await (await get('/get', pair)).text(), 'kim', 'the session is there again');
+    });
+
+    test('a store that never answers: 503 once storeTimeout has passed, the session intact', async (t) => {
+      quietly(t);
+      const pair = await login('lee');
+      store.hangReads = true;
+      try {
+        const res = await get('/get', pair);
+        assert.equal(res.status, 503);
+        assert.equal(sessionCookieOf(res), undefined);
+      } finally {
+        store.hangReads = false;
+        store.release();
+      }
+      assert.equal(await (await get('/get', pair)).text(), 'lee');
+    });
+
+    test('Cache-Control: private is merged in when the session cookie is set or deleted, only then', async () => {
+      const set = await get('/cache?name=pat');
+      assert.ok(sessionCookieOf(set));
+      assert.equal(set.headers.get('cache-control'), 'max-age=60, private');
+      const deleted = await get('/flush', pairOf(sessionCookieOf(set)));
+      assert.match(sessionCookieOf(deleted) ?? '', /Max-Age=0/);
+      assert.equal(deleted.headers.get('cache-control'), 'private');
+      const read = await get('/get', pairOf(sessionCookieOf(await get('/set?name=pat'))));
+      assert.equal(sessionCookieOf(read), undefined);
+      assert.equal(read.headers.get('cache-control'), null);
+    });
+
+    describe('with failOpen', () => {
+      const openStore = new FailingStore();
+      const openManager = new SessionManager({
+        store: openStore,
+        secret: SCENARIO_SECRET,
+        clock,
+        logger: { warn: (message) => warnings.push(message) },
+        storeTimeout: STORE_TIMEOUT,
+        failOpen: true,
+      });
+      let openServer: TestServer;
+      before(async () => {
+        openServer = await start(
+          openManager,
+          routes(() => gate),
+        );
+      });
+      after(() => openServer.close());
+      const getOpen = (path: string, cookie?: string) =>
+        fetch(`${openServer.url}${path}`, {
+          redirect: 'manual',
+          headers: cookie === undefined ? {} : { cookie },
+          signal: AbortSignal.timeout((STORE_TIMEOUT + 1) * 1000),
+        });
+
+      test('a failing or hung store gives an anonymous session; the real one survives', async () => {
+        const login = await getOpen('/set?name=sam');
+        const pair = pairOf(sessionCookieOf(login));
+        const size = openStore.size;
+        for (const mode of ['failReads', 'hangReads'] as const) {
+          openStore[mode] = true;
+          try {
+            const read = await getOpen('/get', pair);
+            assert.equal(read.status, 200, mode);
+            assert.equal(await read.text(), 'guest', `${mode}: anonymous, never sam's data`);
+            assert.deepEqual(read.headers.getSetCookie(), [], `${mode}: the cookie is kept`);
+            const write = await getOpen('/set?name=other', pair);
+            assert.equal(write.status, 200, mode);
+            assert.deepEqual(write.headers.getSetCookie(), [], `${mode}: nothing saved`);
+          } finally {
+            openStore[mode] = false;
+            openStore.release();
+          }
+        }
+        assert.equal(openStore.size, size);
+        assert.equal(await (await getOpen('/get', pair)).text(), 'sam');
+      });
+
+      test('a store that fails while saving: the response goes out without a session cookie', async () => {
+        openStore.failWrites = true;
+        try {
+          const res = await getOpen('/set?name=sam');
+          assert.equal(res.status, 200);
+          assert.equal(sessionCookieOf(res), undefined);
+        } finally {
+          openStore.failWrites = false;
+        }
+      });
     });
 
     test("cookie helpers: plain and signed cookies round-trip in Django's format", async () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { pythonJsonParse } from '../../src/signing/python-json.js';
 
 /** One Django-made vector (see ../shared/django/README.md for the fields). */
 export interface Vector {
@@ -25,7 +26,8 @@ export function vectors(family: string, version: '5.2' | '3.2' = '5.2'): Vector[
   let all = cache.get(version);
   if (all === undefined) {
     const url = new URL(`../fixtures/vectors-django-${version}.json`, import.meta.url);
-    all = (JSON.parse(readFileSync(url, 'utf8')) as { vectors: Vector[] }).vectors;
+    // Python's JSON: integers beyond 2^53 stay exact (bigint), as keepstate decodes them.
+    all = (pythonJsonParse(readFileSync(url, 'utf8')) as { vectors: Vector[] }).vectors;
     cache.set(version, all);
   }
   return all.filter((vector) => vector.family === family);

@@ -10,6 +10,8 @@ import {
   setSignedCookie,
   signCookieValue,
 } from '../../src/cookies/index.js';
+import { COOKIE_SIZE_LIMIT, CookieJar } from '../../src/core/cookie-jar.js';
+import { CookieTooLarge } from '../../src/core/errors.js';
 import { ImproperlyConfigured } from '../../src/improperly-configured.js';
 import type { Clock } from '../../src/signing/clock.js';
 import { BadSignature, SignatureExpired, TimestampSigner } from '../../src/signing/index.js';
@@ -109,9 +111,21 @@ describe('parseCookie', () => {
     assert.equal(parseCookie('sessionid=first; sessionid=second').sessionid, 'second');
   });
 
-  test('strips Python whitespace, not JS whitespace', () => {
-    assert.deepEqual({ ...parseCookie('\u0085a\u001c=\u00a01\u3000') }, { a: '1' });
-    assert.deepEqual({ ...parseCookie('\ufeffa=1\ufeff') }, { '\ufeffa': '1\ufeff' });
+  test('values are stripped of Python whitespace, not JS whitespace, as in Django', () => {
+    assert.deepEqual({ ...parseCookie('a=\u00a0\u00851\u001c\u3000') }, { a: '1' });
+    assert.deepEqual({ ...parseCookie('a=1\ufeff') }, { a: '1\ufeff' });
+  });
+
+  test('names are trimmed of space and tab only: no Unicode-whitespace __Host- bypass', () => {
+    assert.deepEqual({ ...parseCookie(' \t__Host-id\t =1') }, { '__Host-id': '1' });
+    // Django strips these too, so a cookie a browser never treated as __Host- (anyone on a
+    // subdomain or plain HTTP can set it) would be read as one.
+    for (const space of ['\u00a0', '\u0085', '\u000b', '\u000c', '\u001c', '\u001f', '\r', '\n']) {
+      const parsed = parseCookie(`${space}__Host-id=forged; x=1`);
+      assert.equal(parsed['__Host-id'], undefined, JSON.stringify(space));
+      assert.equal(parsed[`${space}__Host-id`], 'forged', JSON.stringify(space));
+      assert.equal(parseCookie(`__Host-id${space}=forged`)['__Host-id'], undefined);
+    }
   });
 
   test('unquotes like Python: escapes, octal bytes, stray backslashes', () => {
@@ -255,7 +269,9 @@ describe('deleteCookie', () => {
     for (const options of [{}, { sameSite: 'Lax' as const }, { sameSite: false as const }]) {
       assert.doesNotMatch(deleteCookie('id', options), /Secure/);
     }
-    assert.doesNotMatch(deleteCookie('__host-id'), /Secure/); // browsers match the prefix case-sensitively
+    // RFC 6265bis matches the prefixes in any letter case, as browsers now do.
+    assert.match(deleteCookie('__host-id'), /; Secure(;|$)/);
+    assert.match(deleteCookie('__SECURE-id'), /; Secure(;|$)/);
   });
 
   test('repeats path, domain, SameSite and Partitioned', () => {
@@ -428,5 +444,122 @@ describe('signed cookies', () => {
       () => readSignedCookie(cookies, 'name', { secret, fallbackSecrets: [''] }),
       /fallbackSecrets\[0\]/,
     );
+  });
+});
+
+describe('Set-Cookie: nothing illegal is ever written into a header', () => {
+  const HEADER_SAFE = /^[\x20-\x7e]*$/;
+
+  test('a value with ;, CR, LF, NUL, quotes or bytes 0x7F-0xFF is quoted and escaped, never raw', () => {
+    for (const value of [
+      'a;b',
+      'a\r\nSet-Cookie: evil=1',
+      'x\ny',
+      '\u0000',
+      'say "hi"',
+      'caf\u00e9\u00ff',
+    ]) {
+      const header = serializeCookie('c', value);
+      assert.match(header, HEADER_SAFE, JSON.stringify(value));
+      const pair = header.split('; ')[0] ?? '';
+      assert.equal(parseCookie(pair).c, value, 'read back exactly');
+      assert.equal(header.split(';').length, 2, 'the value ends no attribute early');
+    }
+  });
+
+  test('a value with a character above U+00FF is refused, naming the cookie and not the value', () => {
+    for (const value of ['\u2603', 'ok\u0100', 'emoji \ud83d\ude00', 'line\u2028break']) {
+      assert.throws(
+        () => serializeCookie('token', value),
+        (error: unknown) => {
+          assert.ok(error instanceof TypeError);
+          assert.match(error.message, /^Cookie value of "token" has a character above U\+00FF/);
+          assert.ok(!error.message.includes(value));
+          return true;
+        },
+      );
+    }
+  });
+
+  test('names, domains and paths with ;, CR, LF or other illegal characters are refused', () => {
+    const cases: [string, Parameters<typeof serializeCookie>[2], RegExp][] = [
+      ['a;b', {}, /Cookie name/],
+      ['a\r\nb', {}, /Cookie name/],
+      ['a b', {}, /Cookie name/],
+      ['a\u00a0', {}, /Cookie name/],
+      ['c', { domain: 'example.com;secure' }, /domain/],
+      ['c', { domain: 'example.com\r\nX: 1' }, /domain/],
+      ['c', { domain: 'exa mple.com' }, /domain/],
+      ['c', { path: '/a;b' }, /path/],
+      ['c', { path: '/a\r\nX: 1' }, /path/],
+      ['c', { path: '/a\nb' }, /path/],
+      ['c', { path: '/\u00e9' }, /path/],
+      ['c', { expires: 'Thu\r\nX: 1' }, /expires/],
+    ];
+    for (const [name, options, message] of cases) {
+      assert.throws(
+        () => serializeCookie(name, 'v', options),
+        message,
+        JSON.stringify([name, options]),
+      );
+      if (options && Object.keys(options).length > 0 && !('expires' in options)) {
+        assert.throws(() => deleteCookie(name, options as never), message);
+      }
+    }
+  });
+});
+
+describe('Set-Cookie: __Secure- and __Host- prefixes are enforced, setting and deleting', () => {
+  test('a prefixed name gets Secure, in any letter case; secure: false is refused', () => {
+    for (const name of ['__Secure-id', '__Host-id', '__secure-id', '__HOST-id']) {
+      assert.match(serializeCookie(name, 'v'), /; Secure(;|$)/, name);
+      assert.match(serializeCookie(name, 'v', { secure: true }), /; Secure(;|$)/, name);
+      assert.throws(() => serializeCookie(name, 'v', { secure: false }), /needs Secure/, name);
+    }
+    assert.doesNotMatch(serializeCookie('_Secure-id', 'v'), /Secure;|Secure$/);
+  });
+
+  test('a __Host- cookie needs Path=/ and no Domain', () => {
+    assert.match(serializeCookie('__Host-id', 'v'), /; Path=\/(;|$)/);
+    assert.throws(() => serializeCookie('__Host-id', 'v', { domain: 'example.com' }), /domain/);
+    assert.throws(() => serializeCookie('__Host-id', 'v', { path: '/app' }), /path/);
+    assert.throws(() => serializeCookie('__Host-id', 'v', { path: null }), /path/);
+    assert.throws(() => deleteCookie('__Host-id', { domain: 'example.com' }), /domain/);
+    assert.throws(() => deleteCookie('__Host-id', { path: '/app' }), /path/);
+    assert.doesNotThrow(() =>
+      serializeCookie('__Secure-id', 'v', { domain: 'example.com', path: '/app' }),
+    );
+  });
+
+  test("the CookieJar applies the same rules to the handler's cookies", () => {
+    const jar = new CookieJar(cookiesOf({}), { secret, fallbackSecrets: [], clock: at(NOW) });
+    jar.setCookie('__Host-theme', 'dark');
+    jar.setSignedCookie('__Secure-cart', '3', { salt: 'cart' });
+    for (const header of jar.setCookieHeaders) assert.match(header, /; Secure(;|$)/);
+    assert.throws(() => jar.setCookie('__Host-x', 'v', { domain: 'example.com' }), /domain/);
+    assert.throws(() => jar.setCookie('__Secure-x', 'v', { secure: false }), /needs Secure/);
+    assert.throws(() => jar.deleteCookie('__Host-x', { path: '/app' }), /path/);
+    assert.throws(() => jar.setCookie('x;y', 'v'), /Cookie name/);
+    assert.throws(() => jar.setCookie('x', '\u2603'), /above U\+00FF/);
+    assert.equal(jar.setCookieHeaders.length, 2, 'nothing refused was kept');
+  });
+
+  test(`the CookieJar refuses a cookie over ${COOKIE_SIZE_LIMIT} bytes before it is sent`, () => {
+    const jar = new CookieJar(cookiesOf({}), { secret, fallbackSecrets: [], clock: at(NOW) });
+    const attributes = '; Path=/'.length;
+    const fits = 'x'.repeat(COOKIE_SIZE_LIMIT - 'big='.length - attributes);
+    jar.setCookie('big', fits);
+    assert.equal(Buffer.byteLength(jar.setCookieHeaders[0] ?? ''), COOKIE_SIZE_LIMIT);
+    assert.throws(
+      () => jar.setCookie('big', `${fits}x`),
+      (error: unknown) => {
+        assert.ok(error instanceof CookieTooLarge);
+        assert.equal(error.bytes, COOKIE_SIZE_LIMIT + 1);
+        assert.ok(!error.message.includes(fits), 'the value is not in the message');
+        return true;
+      },
+    );
+    assert.throws(() => jar.setSignedCookie('big', fits), CookieTooLarge);
+    assert.equal(jar.setCookieHeaders[0]?.length, COOKIE_SIZE_LIMIT, 'the cookie that fit stays');
   });
 });

@@ -83,6 +83,30 @@ function assertSameSetCookie(actual: string, expected: string): void {
   assert.deepEqual(setCookieParts(actual), setCookieParts(expected), `${actual}\n!=\n${expected}`);
 }
 
+/**
+ * Where keepstate is stricter than Django on purpose: a `__Secure-`/`__Host-` cookie always gets
+ * `Secure` (Django writes it without, and browsers drop it), and a value with a character above
+ * U+00FF is refused (Django writes it raw, and no HTTP header can carry it).
+ */
+function strictness(name: string, value: string): 'prefix' | 'beyond-latin-1' | null {
+  if (/[\u0100-\uffff]/.test(value)) return 'beyond-latin-1';
+  return /^__(secure|host)-/i.test(name) ? 'prefix' : null;
+}
+
+/** Django's header with the `Secure` keepstate adds to a prefixed cookie. */
+function withSecure(header: string): string {
+  return /; secure(;|$)/i.test(header) ? header : `${header}; Secure`;
+}
+
+function assertRefusedBeyondLatin1(run: () => unknown, name: string): void {
+  assert.throws(run, (thrown: unknown) => {
+    assert.ok(thrown instanceof TypeError);
+    assert.match(thrown.message, /above U\+00FF/);
+    assert.ok(thrown.message.includes(`"${name}"`), 'the message names the cookie');
+    return true;
+  });
+}
+
 /** Django's outputs also come as `Set-Cookie: ...` (format line) or ` ...` (WSGI); ours is the value. */
 function headerValue(output: string, format: unknown): string {
   if (format === 'line') return output.replace(/^Set-Cookie: /, '');
@@ -158,7 +182,10 @@ describe('set-cookie vectors (Django 5.2)', () => {
         });
         return;
       }
-      assertSameSetCookie(run(), headerValue(vector.output as string, input.format));
+      const expected = headerValue(vector.output as string, input.format);
+      const strict = input.delete === true ? null : strictness(name, input.value as string);
+      if (strict === 'beyond-latin-1') return assertRefusedBeyondLatin1(run, name);
+      assertSameSetCookie(run(), strict === 'prefix' ? withSecure(expected) : expected);
     });
   }
 });
@@ -204,7 +231,13 @@ describe('signed-cookie-set vectors (Django 5.2)', () => {
         return;
       }
       assert.equal(signCookieValue(name, value, { secret, salt, clock }), output.cookie_value);
-      assertSameSetCookie(setSignedCookie(name, value, { secret, salt, clock }), output.set_cookie);
+      const run = () => setSignedCookie(name, value, { secret, salt, clock });
+      const strict = strictness(name, value);
+      if (strict === 'beyond-latin-1') return assertRefusedBeyondLatin1(run, name);
+      assertSameSetCookie(
+        run(),
+        strict === 'prefix' ? withSecure(output.set_cookie) : output.set_cookie,
+      );
     });
   }
 });

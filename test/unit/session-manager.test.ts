@@ -34,7 +34,11 @@ describe("SessionManager.commit: Django's middleware decision", () => {
   test('no cookie, session untouched: no Set-Cookie, no Vary, no store call', async () => {
     const { manager, store } = setup();
     const session = manager.open(undefined);
-    assert.deepEqual(await manager.commit(session, 200), { setCookie: null, vary: false });
+    assert.deepEqual(await manager.commit(session, 200), {
+      setCookie: null,
+      vary: false,
+      cacheControlPrivate: false,
+    });
     assert.equal(store.size, 0);
   });
 
@@ -48,7 +52,11 @@ describe("SessionManager.commit: Django's middleware decision", () => {
       return original(key);
     };
     const session = manager.open(cookie);
-    assert.deepEqual(await manager.commit(session, 200), { setCookie: null, vary: false });
+    assert.deepEqual(await manager.commit(session, 200), {
+      setCookie: null,
+      vary: false,
+      cacheControlPrivate: false,
+    });
     assert.equal(loads, 0);
   });
 
@@ -56,7 +64,11 @@ describe("SessionManager.commit: Django's middleware decision", () => {
     const { manager, login } = setup();
     const session = manager.open(await login({ a: 1 }));
     assert.equal(await session.get('a'), 1);
-    assert.deepEqual(await manager.commit(session, 200), { setCookie: null, vary: true });
+    assert.deepEqual(await manager.commit(session, 200), {
+      setCookie: null,
+      vary: true,
+      cacheControlPrivate: false,
+    });
   });
 
   test("a new session with data: saved, cookie with Django's attributes", async () => {
@@ -76,7 +88,11 @@ describe("SessionManager.commit: Django's middleware decision", () => {
     const { manager, store } = setup();
     const session = manager.open(null);
     assert.deepEqual(await session.items(), []);
-    assert.deepEqual(await manager.commit(session, 200), { setCookie: null, vary: true });
+    assert.deepEqual(await manager.commit(session, 200), {
+      setCookie: null,
+      vary: true,
+      cacheControlPrivate: false,
+    });
     assert.equal(store.size, 0);
   });
 
@@ -99,7 +115,11 @@ describe("SessionManager.commit: Django's middleware decision", () => {
     const session = manager.open(null);
     await session.set('a', 1);
     await session.flush();
-    assert.deepEqual(await manager.commit(session, 200), { setCookie: null, vary: true });
+    assert.deepEqual(await manager.commit(session, 200), {
+      setCookie: null,
+      vary: true,
+      cacheControlPrivate: false,
+    });
   });
 
   test('a bogus cookie gives a fresh session, a security warning, and its cookie deleted', async () => {
@@ -140,7 +160,11 @@ describe("SessionManager.commit: Django's middleware decision", () => {
       const { manager, store } = setup();
       const session = manager.open(null);
       await session.set('a', 1);
-      assert.deepEqual(await manager.commit(session, status), { setCookie: null, vary: true });
+      assert.deepEqual(await manager.commit(session, status), {
+        setCookie: null,
+        vary: true,
+        cacheControlPrivate: false,
+      });
       assert.equal(store.size, 0);
     });
   }
@@ -170,6 +194,7 @@ describe("SessionManager.commit: Django's middleware decision", () => {
     assert.deepEqual(await manager.commit(manager.open(null), 200), {
       setCookie: null,
       vary: false,
+      cacheControlPrivate: false,
     });
     assert.equal(store.size, 0);
   });
@@ -279,6 +304,16 @@ describe('SessionManager options', () => {
       /`cookieDomain`/,
     ],
     ['an empty fallback secret', { fallbackSecrets: [''] }, /`fallbackSecrets\[0\]`/],
+    [
+      'a fallback secret under 32 characters',
+      { fallbackSecrets: [SECRET, 'short-old-secret'] },
+      /`fallbackSecrets\[1\]` is 16 characters long.*allowShortSecret/,
+    ],
+    [
+      'a lower-case __host- name with a path',
+      { cookieName: '__host-sid', cookieSecure: true, cookiePath: '/app' },
+      /`cookieDomain`/,
+    ],
   ];
   for (const [name, options, message] of cases) {
     test(`${name} fails at construction, naming the option`, () => {
@@ -307,5 +342,71 @@ describe('SessionManager options', () => {
     assert.doesNotThrow(
       () => new SessionManager({ store, secret: 'interop-secret', allowShortSecret: true }),
     );
+    assert.doesNotThrow(
+      () =>
+        new SessionManager({
+          store,
+          secret: SECRET,
+          fallbackSecrets: ['django-old-key'],
+          allowShortSecret: true,
+        }),
+    );
+  });
+
+  test('fail closed and no Cache-Control by default', () => {
+    const { options } = new SessionManager({ store, secret: SECRET });
+    assert.equal(options.failOpen, false);
+    assert.equal(options.cacheControlPrivate, false);
+    assert.equal(options.storeTimeout, 5);
+  });
+});
+
+describe('concurrent requests on one session: whole-session last write wins, as in Django', () => {
+  test('a request that only reads never writes back, even after another request wrote', async () => {
+    const { manager, store, login } = setup();
+    const cookie = await login({ cart: [] });
+    let saves = 0;
+    const save = store.save.bind(store);
+    store.save = (record) => {
+      saves++;
+      return save(record);
+    };
+    const reader = manager.open(cookie);
+    assert.deepEqual(await reader.get('cart'), []);
+    const writer = manager.open(cookie);
+    await writer.set('cart', ['book']);
+    await manager.commit(writer, 200);
+    await manager.commit(reader, 200);
+    assert.equal(saves, 1);
+    assert.deepEqual((await store.load(cookie.slice('sessionid='.length)))?.data, {
+      cart: ['book'],
+    });
+  });
+
+  test('two writers: the later save replaces the whole session, never a mix of the two', async () => {
+    const { manager, store, login } = setup();
+    const cookie = await login({ a: 0, b: 0 });
+    const first = manager.open(cookie);
+    const second = manager.open(cookie);
+    await first.get('a');
+    await second.get('a');
+    await first.set('a', 1);
+    await second.set('b', 2);
+    await manager.commit(first, 200);
+    await manager.commit(second, 200);
+    // Per-key merging of concurrent writes is issue 7; today the last save wins whole.
+    assert.deepEqual((await store.load(cookie.slice('sessionid='.length)))?.data, { a: 0, b: 2 });
+  });
+
+  test('a logout beats a slow write: SessionInterrupted, nothing resurrected', async () => {
+    const { manager, store, login } = setup();
+    const cookie = await login({ user: 'ann' });
+    const slow = manager.open(cookie);
+    await slow.set('late', true);
+    const logout = manager.open(cookie);
+    await logout.flush();
+    await manager.commit(logout, 200);
+    await assert.rejects(manager.commit(slow, 200), SessionInterrupted);
+    assert.equal(store.size, 0);
   });
 });

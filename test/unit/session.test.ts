@@ -160,6 +160,22 @@ describe('Session: lazy, dict-like', () => {
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
+  test('__proto__ set, defaulted or updated is data of its own, not the prototype', async () => {
+    const f = fixture();
+    const session = new Session(f.settings, null);
+    await session.set('__proto__', { polluted: true });
+    await session.update(JSON.parse('{"__proto__": {"x": 1}, "constructor": 2}'));
+    await session.setDefault('hasOwnProperty', 3);
+    assert.deepEqual(await session.get('__proto__'), { x: 1 });
+    assert.equal(await session.get('constructor'), 2);
+    assert.equal(await session.get('polluted'), undefined, 'nothing inherited through it');
+    assert.deepEqual(await session.keys(), ['__proto__', 'constructor', 'hasOwnProperty']);
+    await session.save();
+    const again = new Session(f.settings, session.sessionKey);
+    assert.deepEqual(await again.get('__proto__'), { x: 1 }, 'and it is stored');
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
   test('typed data through a generic', async () => {
     const f = fixture();
     const session = new Session<{ name: string; visits: number }>(f.settings, null);

@@ -336,6 +336,24 @@ describe('compression', () => {
     assert.equal((value as string).length, DEFAULT_MAX_DECOMPRESSED_BYTES + 10);
   });
 
+  test('an unsigned bomb, broken zlib or broken JSON is refused by the signature before any decoding', () => {
+    const bomb = `.${deflateSync(Buffer.alloc(64 * DEFAULT_MAX_DECOMPRESSED_BYTES, 0x61)).toString('base64url')}`;
+    const forged = new TimestampSigner({
+      secret: 'not-the-secret',
+      salt: 'django.core.signing',
+      clock,
+    });
+    for (const payload of [
+      bomb,
+      `.${Buffer.from('not zlib').toString('base64url')}`,
+      'e30K!!',
+      '',
+    ]) {
+      // With the real secret these would be a RangeError, a zlib error and a SyntaxError.
+      assertBadSignature(() => loads(forged.sign(payload), { secret: SECRET, clock }));
+    }
+  });
+
   test('a validly signed "." payload that is not zlib throws the zlib error', () => {
     const token = new TimestampSigner({ secret: SECRET, salt: 'django.core.signing', clock }).sign(
       `.${Buffer.from('not zlib').toString('base64url')}`,

@@ -158,7 +158,7 @@ export class MysqlStore implements SessionStore {
     if ((reclaimed as ResultHeader).affectedRows === 1 && (await this.#insert(values))) {
       return record.sessionKey;
     }
-    throw new CreateError(`Session key ${record.sessionKey.slice(0, 6)}… is taken`);
+    throw new CreateError('The session key is taken');
   }
 
   /**
@@ -174,7 +174,7 @@ export class MysqlStore implements SessionStore {
       record.sessionKey,
     ]);
     if (matchedRows(result as ResultHeader) === 0) {
-      throw new UpdateError(`Session ${record.sessionKey.slice(0, 6)}… no longer exists`);
+      throw new UpdateError('The session no longer exists');
     }
     return record.sessionKey;
   }

@@ -165,7 +165,7 @@ export class PostgresStore implements SessionStore {
       if (codeOf(error) !== UNIQUE_VIOLATION) throw this.#failure('create a session', error);
       rowCount = 0;
     }
-    if (!rowCount) throw new CreateError(`Session key ${record.sessionKey.slice(0, 6)}… is taken`);
+    if (!rowCount) throw new CreateError('The session key is taken');
     return record.sessionKey;
   }
 
@@ -182,7 +182,7 @@ export class PostgresStore implements SessionStore {
       record.expiresAt.toISOString(),
     ]);
     if (!rowCount) {
-      throw new UpdateError(`Session ${record.sessionKey.slice(0, 6)}… no longer exists`);
+      throw new UpdateError('The session no longer exists');
     }
     return record.sessionKey;
   }

@@ -166,7 +166,7 @@ export class SqliteStore implements SessionStore {
       }
     });
     if (Number(changes) === 0) {
-      throw new CreateError(`Session key ${record.sessionKey.slice(0, 6)}… is taken`);
+      throw new CreateError('The session key is taken');
     }
     return record.sessionKey;
   }
@@ -185,7 +185,7 @@ export class SqliteStore implements SessionStore {
       () => this.#statement(this.#sql.save).run(data, expireDate, record.sessionKey).changes,
     );
     if (Number(changes) === 0) {
-      throw new UpdateError(`Session ${record.sessionKey.slice(0, 6)}… no longer exists`);
+      throw new UpdateError('The session no longer exists');
     }
     return record.sessionKey;
   }
