@@ -29,37 +29,48 @@ type Gate = 'open' | 'committing' | 'done' | 'replaced';
  */
 export function holdHeaders(
   res: ServerResponse,
-  commit: (status: number) => Promise<SessionHeaders>,
+  commit: (status: number) => SessionHeaders | Promise<SessionHeaders>,
 ): () => boolean {
   const { writeHead, write, end, flushHeaders } = res;
   const pending: (() => void)[] = [];
   let gate: Gate = 'open';
 
-  const release = async (status: number): Promise<void> => {
-    gate = 'committing';
-    try {
-      const { setCookie, vary, cacheControlPrivate } = await commit(status);
-      for (const value of setCookie) res.appendHeader('Set-Cookie', value);
-      const varied = vary ? varyWithCookie(res.getHeader('Vary')) : null;
-      if (varied !== null) res.setHeader('Vary', varied);
-      if (cacheControlPrivate) {
-        res.setHeader('Cache-Control', cacheControlWithPrivate(res.getHeader('Cache-Control')));
-      }
-      gate = 'done';
-      for (const call of pending) call();
-    } catch (error) {
-      const interrupted = error instanceof SessionInterrupted;
-      if (!interrupted) console.error('keepstate: saving the session failed', error);
-      for (const name of res.getHeaderNames()) res.removeHeader(name);
-      const { status: failed, body } = failureOf(error);
-      res.statusCode = failed;
-      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-      // `end` sends the head through the (wrapped) writeHead: let it pass, then drop whatever
-      // the handler still writes.
-      gate = 'done';
-      (end as (this: ServerResponse, body: string) => ServerResponse).call(res, body);
-      gate = 'replaced';
+  const apply = ({ setCookie, vary, cacheControlPrivate }: SessionHeaders): void => {
+    for (const value of setCookie) res.appendHeader('Set-Cookie', value);
+    const varied = vary ? varyWithCookie(res.getHeader('Vary')) : null;
+    if (varied !== null) res.setHeader('Vary', varied);
+    if (cacheControlPrivate) {
+      res.setHeader('Cache-Control', cacheControlWithPrivate(res.getHeader('Cache-Control')));
     }
+    gate = 'done';
+    for (const call of pending) call();
+  };
+  const fail = (error: unknown): void => {
+    const interrupted = error instanceof SessionInterrupted;
+    if (!interrupted) console.error('keepstate: saving the session failed', error);
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    const { status: failed, body } = failureOf(error);
+    res.statusCode = failed;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    // `end` sends the head through the (wrapped) writeHead: let it pass, then drop whatever
+    // the handler still writes.
+    gate = 'done';
+    (end as (this: ServerResponse, body: string) => ServerResponse).call(res, body);
+    gate = 'replaced';
+  };
+  // A decision that needs no save comes back at once and is applied before the held call goes
+  // out, in the same tick; only a save waits.
+  const release = (status: number): void => {
+    gate = 'committing';
+    let decided: SessionHeaders | Promise<SessionHeaders>;
+    try {
+      decided = commit(status);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (decided instanceof Promise) decided.then(apply, fail);
+    else apply(decided);
   };
 
   const hold =
@@ -72,7 +83,7 @@ export function holdHeaders(
       if (gate === 'done') return original.apply(res, args);
       if (gate === 'replaced') return result();
       pending.push(() => original.apply(res, args));
-      if (gate === 'open') void release(status(args));
+      if (gate === 'open') release(status(args));
       return result();
     };
 

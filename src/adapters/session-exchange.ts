@@ -2,7 +2,7 @@ import { parseCookie } from '../cookies/parse-cookie.js';
 import { CookieJar } from '../core/cookie-jar.js';
 import { SessionInterrupted, StoreError } from '../core/errors.js';
 import type { Session } from '../core/session.js';
-import type { SessionManager } from '../core/session-manager.js';
+import type { SessionCommit, SessionManager } from '../core/session-manager.js';
 import type { SessionData } from '../core/session-store.js';
 
 /** What a response must carry once the session is committed. */
@@ -21,13 +21,14 @@ export interface SessionExchange<T extends SessionData> {
   readonly cookieJar: CookieJar;
   /**
    * Saves the session as {@link SessionManager.commit} decides for `status` and returns the
-   * headers to add. Call it once, before the response headers leave.
+   * headers to add: at once when nothing is saved, else a promise. Call it once, before the
+   * response headers leave.
    *
    * @throws SessionInterrupted when a concurrent request deleted the session
    * @throws StoreError when the store failed or timed out (answer 503), or the store's own
    *   error when saving failed otherwise
    */
-  commit(status: number): Promise<SessionHeaders>;
+  commit(status: number): SessionHeaders | Promise<SessionHeaders>;
 }
 
 /**
@@ -50,17 +51,20 @@ export function openExchange<T extends SessionData>(
   return {
     session,
     cookieJar,
-    async commit(status) {
-      const { setCookie, vary, cacheControlPrivate } = await manager.commit(session, status);
-      const own = cookieJar.setCookieHeaders;
-      if (setCookie === null) return { setCookie: own, vary, cacheControlPrivate };
-      // Django's response keeps one cookie per name: the middleware's session cookie replaces a
-      // handler's cookie of the same name.
-      return {
-        setCookie: [...own.filter((value) => !value.startsWith(sessionCookie)), setCookie],
-        vary,
-        cacheControlPrivate,
+    commit(status) {
+      const withOwn = ({ setCookie, vary, cacheControlPrivate }: SessionCommit): SessionHeaders => {
+        const own = cookieJar.setCookieHeaders;
+        if (setCookie === null) return { setCookie: own, vary, cacheControlPrivate };
+        // Django's response keeps one cookie per name: the middleware's session cookie replaces a
+        // handler's cookie of the same name.
+        return {
+          setCookie: [...own.filter((value) => !value.startsWith(sessionCookie)), setCookie],
+          vary,
+          cacheControlPrivate,
+        };
       };
+      const decided = manager.commit(session, status);
+      return decided instanceof Promise ? decided.then(withOwn) : withOwn(decided);
     },
   };
 }

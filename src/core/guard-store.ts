@@ -30,28 +30,61 @@ export function guardStore(store: SessionStore, options: StoreGuardOptions): Ses
   const milliseconds = options.timeout * 1000;
   const className = store.constructor?.name;
   const storeName = className && className !== 'Object' ? className : 'the session store';
-  const call = async <R>(action: string, sessionKey: string, run: () => Promise<R>): Promise<R> => {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const tag = sessionKey === '' ? '' : `, session ${options.tag(sessionKey)}`;
-        reject(
-          new StoreError(
-            `keepstate: ${storeName} did not ${action} within ${options.timeout} seconds (storeTimeout${tag})`,
-          ),
-        );
-      }, milliseconds);
-    });
-    try {
-      // Promise.race subscribes to the call, so a rejection after the timeout is handled.
-      return await Promise.race([Promise.resolve().then(run), timedOut]);
-    } catch (error) {
-      if (sessionKey !== '') scrub(error, sessionKey, `[session ${options.tag(sessionKey)}]`);
-      throw error;
-    } finally {
-      clearTimeout(timer);
+  // One sweeping timer for every call in flight, not a timer per call: a store call is on the
+  // hot path of every request that touches its session, and a timer each costs a timer-list
+  // insert, a closure and a Promise.race. A deadline is noticed within `sweepEvery` of passing.
+  const sweepEvery = Math.min(250, Math.max(10, milliseconds / 2));
+  const inFlight = new Set<{ deadline: number; expire: () => void }>();
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweep = () => {
+    const now = Date.now();
+    for (const pending of inFlight) {
+      if (pending.deadline > now) continue;
+      inFlight.delete(pending);
+      pending.expire();
+    }
+    if (inFlight.size === 0) {
+      clearInterval(sweeper);
+      sweeper = undefined;
     }
   };
+  const call = <R>(action: string, sessionKey: string, run: () => Promise<R>): Promise<R> =>
+    new Promise<R>((resolve, reject) => {
+      const pending = {
+        deadline: Date.now() + milliseconds,
+        expire() {
+          const tag = sessionKey === '' ? '' : `, session ${options.tag(sessionKey)}`;
+          reject(
+            new StoreError(
+              `keepstate: ${storeName} did not ${action} within ${options.timeout} seconds (storeTimeout${tag})`,
+            ),
+          );
+        },
+      };
+      inFlight.add(pending);
+      // Kept referenced while calls are in flight (as a timer per call would be), and cleared
+      // once none are.
+      sweeper ??= setInterval(sweep, sweepEvery);
+      let result: Promise<R>;
+      try {
+        result = run();
+      } catch (error) {
+        result = Promise.reject(error);
+      }
+      // Settling after the deadline is a no-op, and a late rejection is handled here, so it can
+      // never crash the process.
+      result.then(
+        (value) => {
+          inFlight.delete(pending);
+          resolve(value);
+        },
+        (error: unknown) => {
+          inFlight.delete(pending);
+          if (sessionKey !== '') scrub(error, sessionKey, `[session ${options.tag(sessionKey)}]`);
+          reject(error);
+        },
+      );
+    });
   return {
     load: (sessionKey) => call('load a session', sessionKey, () => store.load(sessionKey)),
     create: (record: SessionRecord) =>

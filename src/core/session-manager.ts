@@ -126,11 +126,12 @@ export class SessionManager<T extends SessionData = SessionData> {
    * carries no session cookie.
    *
    * @param status - the response's status code
-   * @throws SessionInterrupted when the record was deleted by a concurrent request
+   * @returns the decision: at once when nothing is to be saved, else a promise of it
+   * @throws SessionInterrupted (a rejection) when the record was deleted by a concurrent request
    * @throws StoreError when the store is unreachable or slower than `storeTimeout` (not under
    *   `failOpen`)
    */
-  async commit(session: Session<T>, status: number): Promise<SessionCommit> {
+  commit(session: Session<T>, status: number): SessionCommit | Promise<SessionCommit> {
     const o = this.options;
     const { accessed, modified } = session;
     const untouched = { setCookie: null, vary: accessed, cacheControlPrivate: false };
@@ -141,6 +142,13 @@ export class SessionManager<T extends SessionData = SessionData> {
       return { setCookie: this.#deletion, vary: true, cacheControlPrivate: o.cacheControlPrivate };
     }
     if (!(modified || o.saveEveryRequest) || empty || status >= 500) return untouched;
+    return this.#save(session, untouched);
+  }
+
+  // Only this path waits on the store: the others answer at once, so a request that read the
+  // session (or never touched it) sends its response without another trip through the event loop.
+  async #save(session: Session<T>, untouched: SessionCommit): Promise<SessionCommit> {
+    const o = this.options;
     const maxAge = (await session.getExpireAtBrowserClose())
       ? undefined
       : await session.getExpiryAge();

@@ -379,13 +379,16 @@ describe(`EncryptedCookieStore and the ${COOKIE_SIZE_LIMIT}-byte cookie limit`, 
     const { manager } = setup();
     const session = manager.open(null);
     await session.set('blob', noise.slice(0, size + 1));
-    await assert.rejects(manager.commit(session, 200), (error: unknown) => {
-      assert.ok(error instanceof CookieTooLarge);
-      assert.equal(error.limit, COOKIE_SIZE_LIMIT);
-      assert.ok(error.bytes > COOKIE_SIZE_LIMIT);
-      assert.match(error.message, /Store less in the session/);
-      return true;
-    });
+    await assert.rejects(
+      async () => manager.commit(session, 200),
+      (error: unknown) => {
+        assert.ok(error instanceof CookieTooLarge);
+        assert.equal(error.limit, COOKIE_SIZE_LIMIT);
+        assert.ok(error.bytes > COOKIE_SIZE_LIMIT);
+        assert.match(error.message, /Store less in the session/);
+        return true;
+      },
+    );
   });
 
   test('the cookie name counts too', async () => {
@@ -393,7 +396,7 @@ describe(`EncryptedCookieStore and the ${COOKIE_SIZE_LIMIT}-byte cookie limit`, 
     const { manager } = setup({ cookieName: `session_${'x'.repeat(100)}` });
     const session = manager.open(null);
     await session.set('blob', noise.slice(0, size));
-    await assert.rejects(manager.commit(session, 200), CookieTooLarge);
+    await assert.rejects(async () => manager.commit(session, 200), CookieTooLarge);
   });
 });
 

@@ -354,7 +354,7 @@ describe('FileStore', () => {
     await logout.flush();
     await manager.commit(logout, 200);
     await slow.set('cart', [1, 2]);
-    await assert.rejects(manager.commit(slow, 200), SessionInterrupted);
+    await assert.rejects(async () => manager.commit(slow, 200), SessionInterrupted);
     assert.deepEqual(await files(folder), []);
   });
 

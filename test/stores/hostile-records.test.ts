@@ -366,6 +366,6 @@ describe('HashedKeyStore configuration', () => {
     const { manager } = managerFor(new HashedKeyStore(new SignedCookieStore(), TEST_SECRET));
     const session = manager.open(null);
     await session.set('a', 1);
-    await assert.rejects(manager.commit(session, 200), ImproperlyConfigured);
+    await assert.rejects(async () => manager.commit(session, 200), ImproperlyConfigured);
   });
 });

@@ -216,17 +216,20 @@ describe('SignedCookieStore', () => {
       const { manager } = setup();
       const session = manager.open(null);
       await session.set('blob', noise.slice(0, size + 1));
-      await assert.rejects(manager.commit(session, 200), (error: unknown) => {
-        assert.ok(error instanceof CookieTooLarge);
-        assert.equal(error.name, 'CookieTooLarge');
-        assert.equal(error.limit, COOKIE_SIZE_LIMIT);
-        assert.ok(error.bytes > COOKIE_SIZE_LIMIT);
-        assert.match(error.message, new RegExp(`${error.bytes} bytes`));
-        assert.match(error.message, /4096 bytes/);
-        assert.match(error.message, /Store less in the session/);
-        assert.match(error.message, /server-side store/);
-        return true;
-      });
+      await assert.rejects(
+        async () => manager.commit(session, 200),
+        (error: unknown) => {
+          assert.ok(error instanceof CookieTooLarge);
+          assert.equal(error.name, 'CookieTooLarge');
+          assert.equal(error.limit, COOKIE_SIZE_LIMIT);
+          assert.ok(error.bytes > COOKIE_SIZE_LIMIT);
+          assert.match(error.message, new RegExp(`${error.bytes} bytes`));
+          assert.match(error.message, /4096 bytes/);
+          assert.match(error.message, /Store less in the session/);
+          assert.match(error.message, /server-side store/);
+          return true;
+        },
+      );
     });
 
     test('the cookie name counts too', async () => {
@@ -234,7 +237,7 @@ describe('SignedCookieStore', () => {
       const { manager } = setup({ cookieName: `session_${'x'.repeat(100)}` });
       const session = manager.open(null);
       await session.set('blob', noise.slice(0, size));
-      await assert.rejects(manager.commit(session, 200), CookieTooLarge);
+      await assert.rejects(async () => manager.commit(session, 200), CookieTooLarge);
     });
   });
 

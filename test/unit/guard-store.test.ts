@@ -179,7 +179,7 @@ describe('no session key in what a store throws', () => {
     });
     const session = manager.open(`sessionid=${key}`);
     await session.set('user', 'dee');
-    const error = await manager.commit(session, 200).then(
+    const error = await Promise.resolve(manager.commit(session, 200)).then(
       () => assert.fail('the save must fail'),
       (thrown: unknown) => thrown,
     );

@@ -257,7 +257,7 @@ describe("SessionManager.commit: Django's middleware decision", () => {
     const logout = manager.open(cookie);
     await logout.flush();
     await manager.commit(logout, 200);
-    await assert.rejects(manager.commit(slow, 200), SessionInterrupted);
+    await assert.rejects(async () => manager.commit(slow, 200), SessionInterrupted);
     assert.equal(store.size, 0);
   });
 
@@ -406,7 +406,7 @@ describe('concurrent requests on one session: whole-session last write wins, as 
     const logout = manager.open(cookie);
     await logout.flush();
     await manager.commit(logout, 200);
-    await assert.rejects(manager.commit(slow, 200), SessionInterrupted);
+    await assert.rejects(async () => manager.commit(slow, 200), SessionInterrupted);
     assert.equal(store.size, 0);
   });
 });
