@@ -2,9 +2,10 @@
  * A real memcached for the tests: `memcached -l 127.0.0.1 -p PORT -U 0` on a free loopback port,
  * as a child process, stopped by `stop()`.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
+import { execFile } from 'node:child_process';
+import { createConnection } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { freePort, kill, spawnOwned } from './child-process.js';
 
 /** A running memcached. */
 export interface MemcachedServer {
@@ -58,7 +59,7 @@ export async function startMemcached(): Promise<MemcachedServer> {
         if (Date.now() > deadline) throw new Error(`gave up waiting for memcached on ${port}`);
         await delay(50);
       }
-      return { url: `${HOST}:${port}`, port, stop: () => kill(child) };
+      return { url: `${HOST}:${port}`, port, stop: () => kill(child, TIMEOUT.stop) };
     } catch (error) {
       lastError = error;
       await kill(child);
@@ -95,35 +96,3 @@ function serverPid(port: number): Promise<number | null> {
  * `spawn`, and kill the child if this test process exits first (a test that times out, say), so
  * no server outlives the run.
  */
-function spawnOwned(...args: Parameters<typeof spawn>): ChildProcess {
-  const child = spawn(...args);
-  const killChild = () => child.kill('SIGKILL');
-  process.once('exit', killChild);
-  child.once('exit', () => process.off('exit', killChild));
-  return child;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-/** Kills `child` (SIGTERM, then SIGKILL) and resolves once it has exited. */
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT.stop);
-  await exited;
-  clearTimeout(timer);
-}

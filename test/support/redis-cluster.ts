@@ -3,12 +3,13 @@
  * free loopback ports, in a temporary directory, joined with `redis-cli --cluster create`.
  * Nothing is persisted and everything is removed by `stop()`.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { freePort, kill, spawnOwned } from './child-process.js';
 
 /** Where one node of the cluster listens. */
 export interface RedisClusterNode {
@@ -53,7 +54,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'keepstate-redis-cluster-'));
   const children: ChildProcess[] = [];
   const stop = async () => {
-    await Promise.all(children.map(kill));
+    await Promise.all(children.map((child) => kill(child, TIMEOUT.stop)));
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -146,21 +147,6 @@ async function freeClusterPort(): Promise<number> {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
 function isFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
@@ -173,14 +159,6 @@ function isFree(port: number): Promise<boolean> {
  * `spawn`, and kill the child if this test process exits first (a test that times out, say), so
  * no server outlives the run.
  */
-function spawnOwned(...args: Parameters<typeof spawn>): ChildProcess {
-  const child = spawn(...args);
-  const killChild = () => child.kill('SIGKILL');
-  process.once('exit', killChild);
-  child.once('exit', () => process.off('exit', killChild));
-  return child;
-}
-
 /** Keeps the last few KiB a child printed, for error messages. */
 function capture(child: ChildProcess): () => string {
   let text = '';
@@ -190,16 +168,6 @@ function capture(child: ChildProcess): () => string {
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   return () => text;
-}
-
-/** Kills `child` (SIGTERM, then SIGKILL) and resolves once it has exited. */
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT.stop);
-  await exited;
-  clearTimeout(timer);
 }
 
 function run(command: string, args: readonly string[], timeout: number): Promise<string> {

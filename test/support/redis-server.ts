@@ -4,12 +4,12 @@
  * port. It writes an append-only file fsynced before every reply (`--appendfsync always`), so what
  * it acknowledged survives a SIGKILL, as on a server that crashes and comes back.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { freePort, spawnOwned } from './child-process.js';
 
 /** A Redis the test owns. */
 export interface OwnedRedis {
@@ -110,30 +110,6 @@ export async function startRedis(): Promise<OwnedRedis> {
  */
 export async function redisTools(): Promise<void> {
   for (const tool of ['redis-server', 'redis-cli']) await run(tool, ['--version']);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-/** `spawn`, and kill the child if this test process exits first, so no server outlives the run. */
-function spawnOwned(...args: Parameters<typeof spawn>): ChildProcess {
-  const child = spawn(...args);
-  const killChild = () => child.kill('SIGKILL');
-  process.once('exit', killChild);
-  child.once('exit', () => process.off('exit', killChild));
-  return child;
 }
 
 function run(command: string, args: readonly string[]): Promise<string> {
