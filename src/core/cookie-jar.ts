@@ -2,15 +2,9 @@ import { type DeleteCookieOptions, deleteCookie } from '../cookies/delete-cookie
 import { type CookieOptions, serializeCookie } from '../cookies/serialize-cookie.js';
 import { readSignedCookie, setSignedCookie } from '../cookies/signed-cookie.js';
 import type { Clock } from '../signing/clock.js';
-import { CookieTooLarge } from './errors.js';
+import { COOKIE_SIZE_LIMIT, checkCookieSize } from './cookie-size.js';
 
-/**
- * The most bytes one cookie may have, name, value and attributes together: what browsers keep
- * per cookie (RFC 6265, section 6.1). A bigger one is dropped by the browser without a word.
- *
- * @see https://www.rfc-editor.org/rfc/rfc6265#section-6.1
- */
-export const COOKIE_SIZE_LIMIT = 4096;
+export { COOKIE_SIZE_LIMIT };
 
 /** The secrets and clock a {@link CookieJar} signs and verifies with; a manager's `options` fit. */
 export interface CookieJarKeys {
@@ -119,13 +113,11 @@ export class CookieJar {
   }
 
   #set(name: string, header: string): void {
-    const bytes = Buffer.byteLength(header);
-    if (bytes > COOKIE_SIZE_LIMIT) {
-      throw new CookieTooLarge(
-        `keepstate: the ${name} cookie would be ${bytes} bytes (name, value and attributes), over the ${COOKIE_SIZE_LIMIT} bytes browsers keep, so a browser would drop it: store less in it, or keep the data on the server`,
-        { bytes, limit: COOKIE_SIZE_LIMIT },
-      );
-    }
+    checkCookieSize(
+      name,
+      Buffer.byteLength(header),
+      ': store less in it, or keep the data on the server',
+    );
     this.#outgoing.set(name, header);
   }
 }

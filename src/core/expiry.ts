@@ -89,3 +89,20 @@ function instantMicros(expiry: unknown): number | null {
   if (typeof expiry === 'string') return parseIsoformat(expiry);
   return null;
 }
+
+/**
+ * For the cookie stores, which enforce `setExpiry` where Django does not: the instant (ms since
+ * the epoch) the session's own expiry ends it, or `null` when it has none. An ISO instant counts
+ * as it is, a non-zero number of seconds from `issuedAt` (ms), when the cookie was last written;
+ * 0 (until the browser closes) and anything else leave only `cookieAge`.
+ */
+export function ownExpiryTime(expiry: unknown, issuedAt: number): number | null {
+  if (typeof expiry === 'number' && Number.isFinite(expiry) && expiry !== 0) {
+    return issuedAt + expiry * 1000;
+  }
+  if (typeof expiry === 'string') {
+    const micros = parseIsoformat(expiry);
+    return micros === null ? null : micros / 1000;
+  }
+  return null;
+}

@@ -1,7 +1,11 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { serializeCookie } from '../cookies/serialize-cookie.js';
-import { CookieTooLarge } from '../core/errors.js';
-import { EXPIRY_KEY, parseIsoformat } from '../core/expiry.js';
+import {
+  type COOKIE_SIZE_LIMIT,
+  checkCookieSize,
+  SESSION_COOKIE_ADVICE,
+  sessionCookieBytes,
+} from '../core/cookie-size.js';
+import { EXPIRY_KEY, ownExpiryTime } from '../core/expiry.js';
 import type {
   SessionData,
   SessionRecord,
@@ -11,7 +15,6 @@ import type {
 import { StoreBinding } from '../core/store-binding.js';
 import { ImproperlyConfigured } from '../improperly-configured.js';
 import type { RevocationStore } from './revocation-store.js';
-import { COOKIE_SIZE_LIMIT } from './signed-cookie-store.js';
 
 /** The HKDF purpose the store's keys are derived for (see `StoreContext.deriveKeys`). */
 export const ENCRYPTED_COOKIE_PURPOSE = 'keepstate.encrypted-cookie';
@@ -169,7 +172,7 @@ export class EncryptedCookieStore implements SessionStore {
     const deadline = Math.min(
       payload.expiresAt,
       payload.issuedAt + cookieAge * 1000,
-      ownExpiry(payload.data[EXPIRY_KEY], payload.issuedAt) ?? Number.POSITIVE_INFINITY,
+      ownExpiryTime(payload.data[EXPIRY_KEY], payload.issuedAt) ?? Number.POSITIVE_INFINITY,
     );
     if (clock().getTime() >= deadline) return null;
     if (await this.#revoked(payload)) return null;
@@ -289,7 +292,12 @@ export class EncryptedCookieStore implements SessionStore {
       ciphertext,
       cipher.getAuthTag(),
     ]).toString('base64url');
-    checkSize(cookieName, value, record.expiresAt, now);
+    const maxAge = (record.expiresAt.getTime() - now.getTime()) / 1000;
+    checkCookieSize(
+      cookieName,
+      sessionCookieBytes(cookieName, value, maxAge),
+      SESSION_COOKIE_ADVICE,
+    );
     return value;
   }
 
@@ -371,44 +379,4 @@ function djangoUserId(data: SessionData): string | null {
   if (typeof id === 'string' && id !== '') return id;
   if (typeof id === 'number' && Number.isFinite(id)) return String(id);
   return null;
-}
-
-/**
- * The instant (ms since the epoch) the session's own expiry ends it, or `null` when it has none:
- * an ISO instant as it is, a non-zero number of seconds after `issuedAt`. 0 (until the browser
- * closes) and anything else leave only `cookieAge`.
- */
-function ownExpiry(expiry: unknown, issuedAt: number): number | null {
-  if (typeof expiry === 'number' && Number.isFinite(expiry) && expiry !== 0) {
-    return issuedAt + expiry * 1000;
-  }
-  if (typeof expiry === 'string') {
-    const micros = parseIsoformat(expiry);
-    return micros === null ? null : micros / 1000;
-  }
-  return null;
-}
-
-/**
- * Throws {@link CookieTooLarge} when the `Set-Cookie` of `value` would pass the limit. The same
- * count as {@link SignedCookieStore}'s (which does not export it): the attributes keepstate writes
- * by default, plus `Secure`; a `Domain` or a longer `Path` is not counted.
- */
-function checkSize(cookieName: string, value: string, expiresAt: Date, now: Date): void {
-  const maxAge = Math.max(0, Math.floor((expiresAt.getTime() - now.getTime()) / 1000)) || 0;
-  const header = serializeCookie(cookieName, value, {
-    maxAge,
-    path: '/',
-    httpOnly: true,
-    secure: true,
-    sameSite: 'Lax',
-    clock: () => now,
-  });
-  const bytes = Buffer.byteLength(header);
-  if (bytes > COOKIE_SIZE_LIMIT) {
-    throw new CookieTooLarge(
-      `keepstate: the ${cookieName} cookie would be ${bytes} bytes (name, value and attributes), over the ${COOKIE_SIZE_LIMIT} bytes browsers keep, so a browser would drop it and lose the session. Store less in the session (keep large data on the server and only its id in the session), or use a server-side store such as FileStore, which puts only the session key in the cookie.`,
-      { bytes, limit: COOKIE_SIZE_LIMIT },
-    );
-  }
 }

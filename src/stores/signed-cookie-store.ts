@@ -1,7 +1,10 @@
-import { serializeCookie } from '../cookies/serialize-cookie.js';
-import { COOKIE_SIZE_LIMIT } from '../core/cookie-jar.js';
-import { CookieTooLarge } from '../core/errors.js';
-import { EXPIRY_KEY, parseIsoformat } from '../core/expiry.js';
+import {
+  COOKIE_SIZE_LIMIT,
+  checkCookieSize,
+  SESSION_COOKIE_ADVICE,
+  sessionCookieBytes,
+} from '../core/cookie-size.js';
+import { EXPIRY_KEY, ownExpiryTime } from '../core/expiry.js';
 import type { SessionCodec } from '../core/session-codec.js';
 import type { SessionRecord, SessionStore, StoreContext } from '../core/session-store.js';
 import { StoreBinding } from '../core/store-binding.js';
@@ -70,7 +73,7 @@ export class SignedCookieStore implements SessionStore {
     if (decoded === null) return null;
     const { data, signedAt } = decoded;
     const capped = signedAt.getTime() + cookieAge * 1000;
-    const own = ownExpiry(data[EXPIRY_KEY], signedAt);
+    const own = ownExpiryTime(data[EXPIRY_KEY], signedAt.getTime());
     if (own !== null && clock().getTime() >= own) return null;
     return { sessionKey: value, data, expiresAt: new Date(Math.min(own ?? capped, capped)) };
   }
@@ -119,42 +122,12 @@ export class SignedCookieStore implements SessionStore {
   #sign(record: SessionRecord): string {
     const value = this.#signing().encode(record.data);
     const { cookieName, clock } = this.#binding.context;
-    const now = clock();
-    // The store does not know the manager's cookie attributes, so it counts the ones keepstate
-    // writes by default, plus `Secure`: a `Domain` or a longer `Path` is not counted.
-    const maxAge =
-      Math.max(0, Math.floor((record.expiresAt.getTime() - now.getTime()) / 1000)) || 0;
-    const header = serializeCookie(cookieName, value, {
-      maxAge,
-      path: '/',
-      httpOnly: true,
-      secure: true,
-      sameSite: 'Lax',
-      clock: () => now,
-    });
-    const bytes = Buffer.byteLength(header);
-    if (bytes > COOKIE_SIZE_LIMIT) {
-      throw new CookieTooLarge(
-        `keepstate: the ${cookieName} cookie would be ${bytes} bytes (name, value and attributes), over the ${COOKIE_SIZE_LIMIT} bytes browsers keep, so a browser would drop it and lose the session. Store less in the session (keep large data on the server and only its id in the session), or use a server-side store such as FileStore, which puts only the session key in the cookie.`,
-        { bytes, limit: COOKIE_SIZE_LIMIT },
-      );
-    }
+    const maxAge = (record.expiresAt.getTime() - clock().getTime()) / 1000;
+    checkCookieSize(
+      cookieName,
+      sessionCookieBytes(cookieName, value, maxAge),
+      SESSION_COOKIE_ADVICE,
+    );
     return value;
   }
-}
-
-/**
- * The instant (ms since the epoch) the session's own expiry ends it, or `null` when it has none:
- * an ISO instant as it is, a non-zero number of seconds after `signedAt`. 0 (until the browser
- * closes) and anything else leave only `cookieAge`.
- */
-function ownExpiry(expiry: unknown, signedAt: Date): number | null {
-  if (typeof expiry === 'number' && Number.isFinite(expiry) && expiry !== 0) {
-    return signedAt.getTime() + expiry * 1000;
-  }
-  if (typeof expiry === 'string') {
-    const micros = parseIsoformat(expiry);
-    return micros === null ? null : micros / 1000;
-  }
-  return null;
 }
