@@ -1,5 +1,13 @@
-import { StoreError } from './errors.js';
-import type { ClearExpiredOptions, SessionRecord, SessionStore } from './session-store.js';
+import { CreateError, StoreError, UpdateError } from './errors.js';
+import type { SecurityLogger } from './security-logger.js';
+import type {
+  ClearExpiredOptions,
+  DeleteUserSessionsOptions,
+  SessionMerge,
+  SessionRecord,
+  SessionStore,
+} from './session-store.js';
+import { SPAN_STATUS_ERROR, type Span, type Tracer } from './tracer.js';
 
 /** Options of {@link guardStore}. */
 export interface StoreGuardOptions {
@@ -7,6 +15,10 @@ export interface StoreGuardOptions {
   readonly timeout: number;
   /** The salted fingerprint that stands for a session key in messages (`sessionKeyTag`). */
   readonly tag: (sessionKey: string) => string;
+  /** Told of each failed call, as a `storeError` event. */
+  readonly logger?: SecurityLogger;
+  /** Gets a span per call, named `keepstate.<method>`. */
+  readonly tracer?: Tracer | undefined;
 }
 
 // How deep the cause chain of a failed call is searched for the session key.
@@ -23,6 +35,9 @@ const SCRUB_DEPTH = 5;
  *   `CookieTooLarge`, ...), but every occurrence of the session key or cookie value it was
  *   given is replaced with its tag, in the error's own text and in its causes' (a driver's
  *   message such as MySQL's `Duplicate entry '<key>'` quotes it).
+ *
+ * A failure other than `CreateError`/`UpdateError` (which are answers, not failures) is also told
+ * to the logger's `event` as a `storeError`, and each call is a span of the `tracer`, when given.
  *
  * @see https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#data-to-exclude
  */
@@ -48,13 +63,31 @@ export function guardStore(store: SessionStore, options: StoreGuardOptions): Ses
       sweeper = undefined;
     }
   };
-  const call = <R>(action: string, sessionKey: string, run: () => Promise<R>): Promise<R> =>
+  const { tracer, logger } = options;
+  const call = <R>(
+    method: string,
+    action: string,
+    sessionKey: string,
+    run: () => Promise<R>,
+  ): Promise<R> =>
     new Promise<R>((resolve, reject) => {
+      const span: Span | undefined = tracer?.startSpan(`keepstate.${method}`, {
+        attributes: { 'keepstate.store': storeName },
+      });
+      const fail = (error: unknown) => {
+        if (!(error instanceof CreateError || error instanceof UpdateError)) {
+          const message = error instanceof Error ? error.message : String(error);
+          span?.setStatus({ code: SPAN_STATUS_ERROR, message });
+          logger?.event?.({ type: 'storeError', operation: method, error: message });
+        }
+        span?.end();
+        reject(error);
+      };
       const pending = {
         deadline: Date.now() + milliseconds,
         expire() {
           const tag = sessionKey === '' ? '' : `, session ${options.tag(sessionKey)}`;
-          reject(
+          fail(
             new StoreError(
               `keepstate: ${storeName} did not ${action} within ${options.timeout} seconds (storeTimeout${tag})`,
             ),
@@ -75,27 +108,49 @@ export function guardStore(store: SessionStore, options: StoreGuardOptions): Ses
       // never crash the process.
       result.then(
         (value) => {
-          inFlight.delete(pending);
+          if (!inFlight.delete(pending)) return;
+          span?.end();
           resolve(value);
         },
         (error: unknown) => {
-          inFlight.delete(pending);
+          if (!inFlight.delete(pending)) return;
           if (sessionKey !== '') scrub(error, sessionKey, `[session ${options.tag(sessionKey)}]`);
-          reject(error);
+          fail(error);
         },
       );
     });
-  return {
-    load: (sessionKey) => call('load a session', sessionKey, () => store.load(sessionKey)),
+  const guarded: SessionStore = {
+    load: (sessionKey) => call('load', 'load a session', sessionKey, () => store.load(sessionKey)),
     create: (record: SessionRecord) =>
-      call('create a session', record.sessionKey, () => store.create(record)),
+      call('create', 'create a session', record.sessionKey, () => store.create(record)),
     save: (record: SessionRecord) =>
-      call('save a session', record.sessionKey, () => store.save(record)),
-    delete: (sessionKey) => call('delete a session', sessionKey, () => store.delete(sessionKey)),
-    exists: (sessionKey) => call('check a session', sessionKey, () => store.exists(sessionKey)),
+      call('save', 'save a session', record.sessionKey, () => store.save(record)),
+    delete: (sessionKey) =>
+      call('delete', 'delete a session', sessionKey, () => store.delete(sessionKey)),
+    exists: (sessionKey) =>
+      call('exists', 'check a session', sessionKey, () => store.exists(sessionKey)),
     clearExpired: (clearOptions?: ClearExpiredOptions) =>
-      call('clear expired sessions', '', () => store.clearExpired(clearOptions)),
+      call('clearExpired', 'clear expired sessions', '', () => store.clearExpired(clearOptions)),
   };
+  // Only what the store has: the core tells from `update`'s presence whether it can merge.
+  // (Each is looked up on the store at call time, as the others are.)
+  type Full = Required<Pick<SessionStore, 'update' | 'listSessions' | 'deleteUserSessions'>>;
+  const full = store as SessionStore & Full;
+  if (store.update !== undefined) {
+    guarded.update = (sessionKey: string, merge: SessionMerge) =>
+      call('update', 'update a session', sessionKey, () => full.update(sessionKey, merge));
+  }
+  if (store.listSessions !== undefined) {
+    guarded.listSessions = (userId: string) =>
+      call('listSessions', "list a user's sessions", '', () => full.listSessions(userId));
+  }
+  if (store.deleteUserSessions !== undefined) {
+    guarded.deleteUserSessions = (userId: string, deleteOptions?: DeleteUserSessionsOptions) =>
+      call('deleteUserSessions', "delete a user's sessions", deleteOptions?.except ?? '', () =>
+        full.deleteUserSessions(userId, deleteOptions),
+      );
+  }
+  return guarded;
 }
 
 /** Replaces `secret` in every string property of `error`, its causes and aggregated errors. */

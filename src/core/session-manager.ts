@@ -2,6 +2,7 @@ import { hkdfSync } from 'node:crypto';
 import { deleteCookie } from '../cookies/delete-cookie.js';
 import { parseCookie } from '../cookies/parse-cookie.js';
 import { type CookieOptions, serializeCookie } from '../cookies/serialize-cookie.js';
+import { ImproperlyConfigured } from '../improperly-configured.js';
 import { SessionInterrupted, StoreError, UpdateError } from './errors.js';
 import { guardStore } from './guard-store.js';
 import { Session, type SessionSettings } from './session.js';
@@ -12,7 +13,13 @@ import {
   resolveSessionOptions,
   type SessionOptions,
 } from './session-options.js';
-import type { SessionData } from './session-store.js';
+import type {
+  DeleteUserSessionsOptions,
+  SessionData,
+  SessionStore,
+  UserSession,
+} from './session-store.js';
+import { findTracer } from './tracer.js';
 
 // HKDF's salt: fixed and public, it only separates keepstate's keys from other uses of the secret.
 const KEY_SALT = 'keepstate.derived-key';
@@ -83,13 +90,60 @@ export class SessionManager<T extends SessionData = SessionData> {
     this.#deletion = deleteCookie(o.cookieName, scope);
     // Every store call of every session goes through the guard: bounded by storeTimeout, and
     // no session key in what it throws.
+    const tracer = o.tracer === false ? undefined : (o.tracer ?? findTracer());
     this.#settings = {
       ...o,
       store: guardStore(o.store, {
         timeout: o.storeTimeout,
         tag: (sessionKey) => sessionKeyTag(sessionKey, o.secret),
+        logger: o.logger,
+        tracer,
       }),
     };
+  }
+
+  /**
+   * The sessions of `userId` (filed under it by {@link Session.setUser} or a login), from the
+   * store's user index, bounded by `storeTimeout`: a "your devices" page.
+   *
+   * @throws ImproperlyConfigured when the store keeps no user index (the cookie stores)
+   * @throws StoreError when the store fails or times out
+   */
+  listSessions(userId: string | number): Promise<UserSession[]> {
+    return this.#userIndex('listSessions').call(this.#settings.store, String(userId));
+  }
+
+  /**
+   * Ends every session of `userId` but `options.except` (pass the current session's key to keep
+   * it): "log out everywhere", or "log out my other devices".
+   *
+   * @returns how many sessions were ended
+   * @throws ImproperlyConfigured when the store keeps no user index (for the cookie stores,
+   *   revoke through `EncryptedCookieStore`'s revocation instead)
+   * @throws StoreError when the store fails or times out
+   */
+  deleteUserSessions(
+    userId: string | number,
+    options: DeleteUserSessionsOptions = {},
+  ): Promise<number> {
+    return this.#userIndex('deleteUserSessions').call(
+      this.#settings.store,
+      String(userId),
+      options,
+    );
+  }
+
+  #userIndex<M extends 'listSessions' | 'deleteUserSessions'>(
+    method: M,
+  ): NonNullable<SessionStore[M]> {
+    const found = this.#settings.store[method];
+    if (found === undefined) {
+      const name = this.options.store.constructor?.name ?? 'The store';
+      throw new ImproperlyConfigured(
+        `keepstate: ${name} keeps no index of users' sessions, so ${method} cannot work: use a server-side store (memory, SQL, file, Redis, memcached, cached)`,
+      );
+    }
+    return found;
   }
 
   /**
@@ -108,6 +162,7 @@ export class SessionManager<T extends SessionData = SessionData> {
         o.logger.warn('Session cookie refused: not a value this store issues', {
           length: value.length,
         });
+        o.logger.event?.({ type: 'rejected', reason: 'malformed cookie' });
       }
     }
     const session = new Session<T>(this.#settings, sessionKey);
@@ -149,16 +204,24 @@ export class SessionManager<T extends SessionData = SessionData> {
   // session (or never touched it) sends its response without another trip through the event loop.
   async #save(session: Session<T>, untouched: SessionCommit): Promise<SessionCommit> {
     const o = this.options;
-    const maxAge = (await session.getExpireAtBrowserClose())
-      ? undefined
-      : await session.getExpiryAge();
+    const { modified } = session;
+    // Loads the session, when the handler did not.
+    await session.getExpireAtBrowserClose();
     // Under saveEveryRequest the session may first load here: saving the empty stand-in of a
     // failed load would replace the visitor's real session.
     if (session.storeFailed) return untouched;
+    if (!modified && o.touchAfter !== undefined) {
+      // Rolling, but saved recently enough: the stored expiry and the cookie's stand.
+      const since = await session.secondsSinceSave();
+      if (since !== undefined && since < o.touchAfter) return { ...untouched, vary: true };
+    }
     try {
       await session.save();
     } catch (error) {
-      if (error instanceof UpdateError) throw new SessionInterrupted();
+      if (error instanceof UpdateError) {
+        o.logger.event?.({ type: 'interrupted' });
+        throw new SessionInterrupted();
+      }
       if (error instanceof StoreError && o.failOpen) {
         o.logger.warn('Session store failed: the session was not saved (failOpen)', {
           error: error.message,
@@ -167,6 +230,9 @@ export class SessionManager<T extends SessionData = SessionData> {
       }
       throw error;
     }
+    // After the save: the stored data may hold other requests' changes, and a new session's
+    // creation time.
+    const maxAge = await session.cookieMaxAge();
     const options = maxAge === undefined ? this.#cookie : { ...this.#cookie, maxAge };
     return {
       setCookie: serializeCookie(o.cookieName, session.sessionKey ?? '', options),

@@ -5,6 +5,7 @@ import type { Serializer } from '../signing/json-serializer.js';
 import type { SecurityLogger } from './security-logger.js';
 import { consoleSecurityLogger } from './security-logger.js';
 import type { SessionStore } from './session-store.js';
+import type { Tracer } from './tracer.js';
 
 /** The `SameSite` attribute of the session cookie; `false` omits it (Django's `None` setting). */
 export type CookieSameSite = 'Lax' | 'Strict' | 'None' | false;
@@ -84,6 +85,36 @@ export interface SessionOptions {
    * @see https://docs.djangoproject.com/en/5.2/ref/utils/#django.utils.cache.patch_cache_control
    */
   readonly cacheControlPrivate?: boolean;
+  /**
+   * Seconds without a request after which a session ends (not in Django, where `cookieAge` with
+   * `saveEveryRequest` does the same): the default expiry age, pushed out again by every request
+   * that brings the session's cookie. It stands in for `cookieAge` (set one of the two) and turns
+   * `saveEveryRequest` on; pair it with `touchAfter` so that rolling does not cost a write per
+   * request, and with `absoluteTimeout` to end even an active session in the end.
+   */
+  readonly idleTimeout?: number;
+  /**
+   * Seconds from a session's creation (or its last key rotation, as at login) after which it is
+   * over, however active (not in Django). The creation time is kept in the data as
+   * `_keepstate_created`; the record's expiry and the cookie's `Max-Age` never reach past it.
+   * Sessions stored before the option was set count from their next save.
+   */
+  readonly absoluteTimeout?: number;
+  /**
+   * Seconds (not in Django): under `saveEveryRequest` or `idleTimeout`, a session no request
+   * changed is saved, and its cookie sent again, only once this long has passed since its last
+   * save (kept in the data as `_keepstate_saved`), so rolling sessions cost a write every
+   * `touchAfter` seconds instead of one per request. The expiry then lags by at most this much;
+   * it must be shorter than the expiry age (`cookieAge` or `idleTimeout`).
+   */
+  readonly touchAfter?: number;
+  /**
+   * The OpenTelemetry tracer that gets a span per store call (`keepstate.load`,
+   * `keepstate.save`, ...). By default the global tracer of `@opentelemetry/api` when that
+   * package is installed (its spans go nowhere until an SDK is registered); `false` turns
+   * tracing off.
+   */
+  readonly tracer?: Tracer | false;
 }
 
 /** {@link SessionOptions} with every default filled in and every value checked. */
@@ -107,6 +138,14 @@ export interface ResolvedSessionOptions {
   readonly storeTimeout: number;
   readonly failOpen: boolean;
   readonly cacheControlPrivate: boolean;
+  /** Seconds; when set, also `cookieAge`, with `saveEveryRequest` on. */
+  readonly idleTimeout: number | undefined;
+  /** Seconds. */
+  readonly absoluteTimeout: number | undefined;
+  /** Seconds. */
+  readonly touchAfter: number | undefined;
+  /** `undefined`: find `@opentelemetry/api`'s tracer. */
+  readonly tracer: Tracer | false | undefined;
 }
 
 const MIN_SECRET_LENGTH = 32;
@@ -130,25 +169,58 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
   }
   const allowShort = o.allowShortSecret === true;
   checkSecret(o.secret, allowShort);
+  for (const option of ['cookieAge', 'idleTimeout', 'absoluteTimeout', 'touchAfter'] as const) {
+    const value = o[option];
+    if (
+      value !== undefined &&
+      !(typeof value === 'number' && Number.isFinite(value) && value > 0)
+    ) {
+      fail(option, `must be a positive number of seconds, got ${String(value)}`);
+    }
+  }
+  if (o.idleTimeout !== undefined && o.cookieAge !== undefined) {
+    fail(
+      'idleTimeout',
+      'stands in for cookieAge (it is the expiry age, rolled on every request): set one of the two',
+    );
+  }
+  const rolling = o.saveEveryRequest === true || o.idleTimeout !== undefined;
+  if (o.touchAfter !== undefined && !rolling) {
+    fail(
+      'touchAfter',
+      'only spaces out the saves of rolling sessions: also set saveEveryRequest: true or idleTimeout',
+    );
+  }
+  const expiryAge = o.idleTimeout ?? o.cookieAge ?? 1_209_600;
+  if (o.touchAfter !== undefined && o.touchAfter >= expiryAge) {
+    fail(
+      'touchAfter',
+      `must be shorter than the expiry age (${expiryAge} seconds of ${o.idleTimeout === undefined ? 'cookieAge' : 'idleTimeout'}), or sessions expire before they are saved again`,
+    );
+  }
   const resolved: ResolvedSessionOptions = {
     store: o.store,
     secret: o.secret,
     fallbackSecrets: o.fallbackSecrets ?? [],
     cookieName: o.cookieName ?? 'sessionid',
-    cookieAge: o.cookieAge ?? 1_209_600,
+    cookieAge: expiryAge,
     cookieDomain: o.cookieDomain,
     cookiePath: o.cookiePath ?? '/',
     cookieSecure: o.cookieSecure ?? false,
     cookieHttpOnly: o.cookieHttpOnly ?? true,
     cookieSameSite: o.cookieSameSite ?? 'Lax',
     expireAtBrowserClose: o.expireAtBrowserClose ?? false,
-    saveEveryRequest: o.saveEveryRequest ?? false,
+    saveEveryRequest: rolling,
     serializer: o.serializer,
     clock: o.clock ?? systemClock,
     logger: o.logger ?? consoleSecurityLogger,
     storeTimeout: o.storeTimeout ?? 5,
     failOpen: o.failOpen ?? false,
     cacheControlPrivate: o.cacheControlPrivate ?? false,
+    idleTimeout: o.idleTimeout,
+    absoluteTimeout: o.absoluteTimeout,
+    touchAfter: o.touchAfter,
+    tracer: o.tracer,
   };
   for (const [index, secret] of resolved.fallbackSecrets.entries()) {
     if (secret.length === 0) fail(`fallbackSecrets[${index}]`, 'is empty: remove it');
@@ -172,9 +244,6 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
       'cookieName',
       `${JSON.stringify(resolved.cookieName)} is not a valid cookie name (RFC 6265 token)`,
     );
-  }
-  if (!Number.isFinite(resolved.cookieAge) || resolved.cookieAge <= 0) {
-    fail('cookieAge', `must be a positive number of seconds, got ${String(resolved.cookieAge)}`);
   }
   if (!resolved.cookiePath.startsWith('/')) {
     fail('cookiePath', `must start with "/", got ${JSON.stringify(resolved.cookiePath)}`);

@@ -25,6 +25,43 @@ export interface SessionRecord {
   readonly resave?: boolean;
   /** After this instant `load` must not return the record. */
   readonly expiresAt: Date;
+  /**
+   * The user the session belongs to, set by the core on records it writes (from the data's
+   * `_keepstate_user`, else Django's `_auth_user_id`): stores with a user index file the session
+   * under it. Stores never read it back on `load`.
+   */
+  readonly userId?: string;
+  /** The browser's `User-Agent` given to `setUser`, kept in the user index beside the session. */
+  readonly userAgent?: string;
+}
+
+/**
+ * Turns the latest stored data of a session into the record to write: one request's changes
+ * applied to it. A store may call it more than once (after a conflict); it has no side effect a
+ * retry would repeat.
+ */
+export type SessionMerge = (latest: SessionData) => SessionRecord;
+
+/** One session of a user, as {@link SessionStore.listSessions} lists it. */
+export interface UserSession {
+  /**
+   * SHA-256 of the session key, in hex ({@link sessionKeyHash}): tells sessions apart, and the
+   * current one from the others, without being a credential.
+   */
+  readonly keyHash: string;
+  /** When the session was first filed under this user. */
+  readonly createdAt: Date;
+  /** When the session was last written. */
+  readonly lastActivity: Date;
+  readonly expiresAt: Date;
+  /** The `User-Agent` given to `setUser`, when there was one. */
+  readonly userAgent?: string;
+}
+
+/** Options of {@link SessionStore.deleteUserSessions}. */
+export interface DeleteUserSessionsOptions {
+  /** A session key to keep: the current session's, for "log out my other devices". */
+  readonly except?: string | null;
 }
 
 /**
@@ -73,6 +110,27 @@ export interface SessionStore {
    * @throws UpdateError when no record has the key (it expired or was deleted meanwhile)
    */
   save(record: SessionRecord): Promise<string>;
+  /**
+   * Applies one request's changes to the latest stored data, atomically: reads the record, calls
+   * `merge` with its data, and writes the result only if no other write came in between (a
+   * compare-and-set on the stored value, a row lock or a file lock), reading again and retrying on
+   * a conflict. Concurrent requests on one session then each keep their own changes. Stores that
+   * cannot do this leave it out, and the core falls back to `save` (the last write wins).
+   *
+   * @returns the cookie value that finds the record again
+   * @throws UpdateError when no live record has the key (a logout or key rotation won)
+   */
+  update?(sessionKey: string, merge: SessionMerge): Promise<string>;
+  /**
+   * The live sessions filed under `userId` (see {@link SessionRecord.userId}), in no set order.
+   * Only server-side stores with a user index have it.
+   */
+  listSessions?(userId: string): Promise<UserSession[]>;
+  /**
+   * Deletes every session filed under `userId` but `options.except`: "log out everywhere".
+   * @returns how many sessions were deleted
+   */
+  deleteUserSessions?(userId: string, options?: DeleteUserSessionsOptions): Promise<number>;
   /** Deletes the record; a missing record is not an error. */
   delete(sessionKey: string): Promise<void>;
   /** Whether a live record has this key. */

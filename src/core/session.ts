@@ -1,9 +1,11 @@
 import type { Clock } from '../signing/clock.js';
 import { CreateError, StoreError, UpdateError } from './errors.js';
 import { EXPIRY_KEY, type Expiry, expiryAge, expiryDate, isoformat } from './expiry.js';
-import type { SecurityLogger } from './security-logger.js';
+import type { SecurityLogger, SessionEvent } from './security-logger.js';
 import { generateSessionKey } from './session-key.js';
 import type { SessionData, SessionRecord, SessionStore } from './session-store.js';
+import { sessionUserAgent, sessionUserId, USER_SESSION_KEYS } from './session-user.js';
+import { TIMEOUT_KEYS } from './timeouts.js';
 
 /** What a {@link Session} needs from its manager. */
 export interface SessionSettings {
@@ -14,8 +16,18 @@ export interface SessionSettings {
   readonly expireAtBrowserClose: boolean;
   /** Loading turns a {@link StoreError} into an anonymous session (the manager's `failOpen`). */
   readonly failOpen?: boolean;
-  /** Told when `failOpen` hides a store failure. */
+  /** Told when `failOpen` hides a store failure, and of every {@link SessionEvent}. */
   readonly logger?: SecurityLogger;
+  /** Seconds from a session's creation after which it is over, however active (not in Django). */
+  readonly absoluteTimeout?: number | undefined;
+  /** Seconds: when set, each save stamps the data with its time, for the manager's `touchAfter`. */
+  readonly touchAfter?: number | undefined;
+}
+
+/** Options of {@link Session.setUser}. */
+export interface SetUserOptions {
+  /** The browser's `User-Agent`, shown beside the session in the user's session list. */
+  readonly userAgent?: string | undefined;
 }
 
 /** Django's `get_expiry_age`/`get_expiry_date` keyword arguments. */
@@ -29,6 +41,10 @@ export interface ExpiryQuery {
 // How many fresh keys `create` tries before giving up; a collision of two 32-character random
 // keys is astronomically rare, so running out means the store is refusing every insert.
 const CREATE_ATTEMPTS = 10;
+// A user agent is a hint for a human reading a list of devices, not worth unbounded storage.
+const MAX_USER_AGENT_LENGTH = 512;
+// Marks a key this request removed, in the change log.
+const REMOVED: unique symbol = Symbol('removed');
 
 /**
  * One visitor's session: a lazy, dict-like object found through the key in their cookie.
@@ -43,14 +59,23 @@ const CREATE_ATTEMPTS = 10;
 export class Session<T extends SessionData = SessionData> {
   /** Whether the data was read or written during this request. */
   accessed = false;
-  /** Whether the data was changed during this request (so it must be saved). */
-  modified = false;
 
   readonly #settings: SessionSettings;
   #sessionKey: string | null;
   #cache: SessionData | null = null;
   #loading: Promise<SessionData> | null = null;
   #storeFailed = false;
+  #modified = false;
+  // What this request changed, key by key, so a save can apply just that to the latest stored
+  // data (the store's `update`) instead of overwriting what concurrent requests wrote.
+  #changes: Map<string, unknown> | null = null;
+  // The whole data must be written over the stored one: `clear()` was called, or the caller set
+  // `modified` by hand after changing a value in place (Django's idiom), so which keys changed
+  // is unknown.
+  #replaceAll = false;
+  #wholeValues = false;
+  // The data came from a stored record, so a save may merge into that record.
+  #stored = false;
 
   /**
    * @param sessionKey - the key from the request's cookie, already validated (or `null`)
@@ -58,6 +83,20 @@ export class Session<T extends SessionData = SessionData> {
   constructor(settings: SessionSettings, sessionKey: string | null) {
     this.#settings = settings;
     this.#sessionKey = sessionKey;
+  }
+
+  /**
+   * Whether the data was changed during this request (so it must be saved). Set it to `true`
+   * yourself after changing a value in place (`(await session.get('cart')).push(item)`), as in
+   * Django: the save then writes every value of this request over the stored ones.
+   */
+  get modified(): boolean {
+    return this.#modified;
+  }
+
+  set modified(value: boolean) {
+    this.#modified = value;
+    if (value) this.#wholeValues = true;
   }
 
   /** The key of the stored record, `null` while the session has none. */
@@ -83,8 +122,7 @@ export class Session<T extends SessionData = SessionData> {
 
   /** Stores `value` under `key`. */
   async set<K extends keyof T & string>(key: K, value: T[K]): Promise<void> {
-    put(await this.#data(), key, value);
-    this.modified = true;
+    this.#put(await this.#data(), key, value);
   }
 
   /** Whether the session has a value under `key` (Django's `key in session`). */
@@ -99,8 +137,7 @@ export class Session<T extends SessionData = SessionData> {
   async delete(key: keyof T & string): Promise<boolean> {
     const data = await this.#data();
     if (!Object.hasOwn(data, key)) return false;
-    delete data[key];
-    this.modified = true;
+    this.#remove(data, key);
     return true;
   }
 
@@ -111,8 +148,7 @@ export class Session<T extends SessionData = SessionData> {
     const data = await this.#data();
     if (!Object.hasOwn(data, key)) return fallback;
     const value = data[key];
-    delete data[key];
-    this.modified = true;
+    this.#remove(data, key);
     return value;
   }
 
@@ -120,16 +156,15 @@ export class Session<T extends SessionData = SessionData> {
   async setDefault<K extends keyof T & string>(key: K, value: T[K]): Promise<T[K]> {
     const data = await this.#data();
     if (Object.hasOwn(data, key)) return data[key] as T[K];
-    put(data, key, value);
-    this.modified = true;
+    this.#put(data, key, value);
     return value;
   }
 
   /** Copies every entry of `values` into the data. */
   async update(values: Partial<T>): Promise<void> {
     const data = await this.#data();
-    for (const [key, value] of Object.entries(values)) put(data, key, value);
-    this.modified = true;
+    for (const [key, value] of Object.entries(values)) this.#put(data, key, value);
+    this.#modified = true;
   }
 
   /** The keys of the data, including Django's `_session_expiry` when set. */
@@ -154,8 +189,10 @@ export class Session<T extends SessionData = SessionData> {
   async clear(): Promise<void> {
     // Django drops the cache without loading it, then counts the session as used and changed.
     this.#cache = {};
+    this.#changes = null;
+    this.#replaceAll = true;
     this.accessed = true;
-    this.modified = true;
+    this.#modified = true;
   }
 
   /**
@@ -175,6 +212,7 @@ export class Session<T extends SessionData = SessionData> {
     await this.clear();
     await this.deleteRecord();
     this.#sessionKey = null;
+    this.#emit({ type: 'flushed' });
   }
 
   /**
@@ -184,9 +222,38 @@ export class Session<T extends SessionData = SessionData> {
   async cycleKey(): Promise<void> {
     const data = await this.#data();
     const oldKey = this.#sessionKey;
+    // A new key is a new session for the absolute timeout: a login restarts it.
+    if (this.#settings.absoluteTimeout !== undefined) delete data[TIMEOUT_KEYS.createdAt];
     await this.create();
     this.#cache = data;
     if (oldKey !== null) await this.#settings.store.delete(oldKey);
+    this.#emit({ type: 'rotated' });
+  }
+
+  /**
+   * Files the session under `userId` (kept in the data as `_keepstate_user`), so that the store's
+   * `listSessions(userId)` lists it and `deleteUserSessions(userId)` ends it: "log out
+   * everywhere". A session logged in with {@link login} is filed under Django's
+   * `_auth_user_id` already. `null` removes the user.
+   */
+  async setUser(userId: string | number | null, options: SetUserOptions = {}): Promise<void> {
+    const data = await this.#data();
+    if (userId === null) {
+      for (const key of Object.values(USER_SESSION_KEYS)) {
+        if (Object.hasOwn(data, key)) this.#remove(data, key);
+      }
+      return;
+    }
+    this.#put(data, USER_SESSION_KEYS.userId, String(userId));
+    const { userAgent } = options;
+    if (userAgent !== undefined) {
+      this.#put(data, USER_SESSION_KEYS.userAgent, userAgent.slice(0, MAX_USER_AGENT_LENGTH));
+    }
+  }
+
+  /** The user the session is filed under: `setUser`'s, else Django's login; `undefined` if none. */
+  async getUser(): Promise<string | undefined> {
+    return sessionUserId(await this.#data());
   }
 
   /**
@@ -201,8 +268,7 @@ export class Session<T extends SessionData = SessionData> {
       return;
     }
     const stored = value instanceof Date ? isoformat(value) : value;
-    put(await this.#data(), EXPIRY_KEY, stored);
-    this.modified = true;
+    this.#put(await this.#data(), EXPIRY_KEY, stored);
   }
 
   /**
@@ -252,13 +318,93 @@ export class Session<T extends SessionData = SessionData> {
     const sessionKey = this.#sessionKey;
     // Loading found no record: it was deleted after this request began.
     if (sessionKey === null) throw new UpdateError('The session no longer exists');
-    const record = {
+    const store = this.#settings.store;
+    if (mustCreate) {
+      this.#sessionKey = await store.create(this.#record(sessionKey, data));
+    } else if (store.update !== undefined && this.#stored && !this.#replaceAll) {
+      this.#sessionKey = await store.update(sessionKey, (latest) =>
+        this.#merge(sessionKey, latest),
+      );
+      this.#emit({ type: 'saved', merged: true });
+    } else {
+      this.#sessionKey = await store.save(this.#record(sessionKey, data));
+      this.#emit({ type: 'saved', merged: false });
+    }
+    // Saved: from now on the stored record holds this data, and further saves merge into it.
+    this.#changes = null;
+    this.#replaceAll = false;
+    this.#wholeValues = false;
+    this.#stored = true;
+  }
+
+  /**
+   * Seconds since the data was last saved, from the stamp `touchAfter` keeps in it; `undefined`
+   * when it carries none. Loads the session.
+   */
+  async secondsSinceSave(): Promise<number | undefined> {
+    const stamp = (await this.#data())[TIMEOUT_KEYS.savedAt];
+    if (typeof stamp !== 'number') return undefined;
+    return this.#settings.clock().getTime() / 1000 - stamp;
+  }
+
+  /**
+   * The `Max-Age` of the session's cookie in seconds, `undefined` for a browser-session cookie:
+   * {@link getExpiryAge}, cut short by the absolute timeout when one is set.
+   */
+  async cookieMaxAge(): Promise<number | undefined> {
+    if (await this.getExpireAtBrowserClose()) return undefined;
+    const age = await this.getExpiryAge();
+    const deadline = this.#deadline(await this.#data());
+    if (deadline === undefined) return age;
+    const left = Math.floor((deadline - this.#settings.clock().getTime()) / 1000);
+    return Math.min(age, left);
+  }
+
+  // The instant (ms) the absolute timeout ends the session, when one is set and stamped.
+  #deadline(data: SessionData): number | undefined {
+    const timeout = this.#settings.absoluteTimeout;
+    const created = data[TIMEOUT_KEYS.createdAt];
+    if (timeout === undefined || typeof created !== 'number') return undefined;
+    return (created + timeout) * 1000;
+  }
+
+  // The record to write for `data`, stamped with what the timeouts need.
+  #record(sessionKey: string, data: SessionData): SessionRecord {
+    const { clock, cookieAge, absoluteTimeout, touchAfter } = this.#settings;
+    const now = clock();
+    const seconds = Math.floor(now.getTime() / 1000);
+    if (absoluteTimeout !== undefined && typeof data[TIMEOUT_KEYS.createdAt] !== 'number') {
+      put(data, TIMEOUT_KEYS.createdAt, seconds);
+    }
+    if (touchAfter !== undefined) put(data, TIMEOUT_KEYS.savedAt, seconds);
+    let expiresAt = expiryDate(data[EXPIRY_KEY], now, cookieAge);
+    const deadline = this.#deadline(data);
+    if (deadline !== undefined && deadline < expiresAt.getTime()) expiresAt = new Date(deadline);
+    const userId = sessionUserId(data);
+    const userAgent = userId === undefined ? undefined : sessionUserAgent(data);
+    return {
       sessionKey,
       data,
-      expiresAt: expiryDate(data[EXPIRY_KEY], this.#settings.clock(), this.#settings.cookieAge),
+      expiresAt,
+      ...(userId !== undefined && { userId }),
+      ...(userAgent !== undefined && { userAgent }),
     };
-    const store = this.#settings.store;
-    this.#sessionKey = mustCreate ? await store.create(record) : await store.save(record);
+  }
+
+  // This request's changes applied to the latest stored data: what `update` writes.
+  #merge(sessionKey: string, latest: SessionData): SessionRecord {
+    const data: SessionData = {};
+    for (const [key, value] of Object.entries(latest)) put(data, key, value);
+    if (this.#wholeValues && this.#cache !== null) {
+      for (const [key, value] of Object.entries(this.#cache)) put(data, key, value);
+    }
+    for (const [key, value] of this.#changes ?? []) {
+      if (value === REMOVED) delete data[key];
+      else put(data, key, value);
+    }
+    // The request goes on with what is stored now, other requests' changes included.
+    this.#cache = data;
+    return this.#record(sessionKey, data);
   }
 
   /**
@@ -271,7 +417,8 @@ export class Session<T extends SessionData = SessionData> {
       this.#sessionKey = generateSessionKey();
       try {
         await this.save(true);
-        this.modified = true;
+        this.#modified = true;
+        this.#emit({ type: 'created' });
         return;
       } catch (error) {
         if (!(error instanceof CreateError)) {
@@ -305,12 +452,23 @@ export class Session<T extends SessionData = SessionData> {
       });
       return {};
     }
+    if (record !== null) {
+      const deadline = this.#deadline(record.data);
+      if (deadline !== undefined && deadline <= this.#settings.clock().getTime()) {
+        this.#emit({ type: 'expired', reason: 'absoluteTimeout' });
+        record = null;
+      }
+    }
     if (record === null) {
       // An unknown or expired key is never adopted: whatever is saved gets a new key.
       this.#sessionKey = null;
+      if (key !== null) this.#emit({ type: 'loaded', found: false });
       return {};
     }
-    if (record.resave === true) this.modified = true;
+    this.#stored = true;
+    // Re-sealed with the current secret: every value is written again.
+    if (record.resave === true) this.#modified = true;
+    this.#emit({ type: 'loaded', found: true });
     return record.data;
   }
 
@@ -322,6 +480,28 @@ export class Session<T extends SessionData = SessionData> {
   /** Deletes the stored record of `sessionKey` (default: this session's); Django's `delete()`. */
   async deleteRecord(sessionKey: string | null = this.#sessionKey): Promise<void> {
     if (sessionKey !== null) await this.#settings.store.delete(sessionKey);
+  }
+
+  // Sets a value and notes the change.
+  #put(data: SessionData, key: string, value: unknown): void {
+    put(data, key, value);
+    this.#changed(key, value);
+  }
+
+  // Removes a key and notes the change.
+  #remove(data: SessionData, key: string): void {
+    delete data[key];
+    this.#changed(key, REMOVED);
+  }
+
+  #changed(key: string, value: unknown): void {
+    this.#changes ??= new Map();
+    this.#changes.set(key, value);
+    this.#modified = true;
+  }
+
+  #emit(event: SessionEvent): void {
+    this.#settings.logger?.event?.(event);
   }
 
   #data(): Promise<SessionData> | SessionData {

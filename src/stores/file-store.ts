@@ -5,15 +5,21 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CreateError, StoreError, UpdateError } from '../core/errors.js';
 import { EXPIRY_KEY, parseIsoformat } from '../core/expiry.js';
-import { isValidSessionKey } from '../core/session-key.js';
+import { isValidSessionKey, sessionKeyHash } from '../core/session-key.js';
 import type {
   ClearExpiredOptions,
+  DeleteUserSessionsOptions,
+  SessionMerge,
   SessionRecord,
   SessionStore,
   StoreContext,
+  UserSession,
 } from '../core/session-store.js';
+import { sessionUserId } from '../core/session-user.js';
 import { StoreBinding } from '../core/store-binding.js';
 import { ImproperlyConfigured } from '../improperly-configured.js';
+import { FileLock } from './file-lock.js';
+import { FileUserIndex } from './file-user-index.js';
 
 /** Options of a {@link FileStore}. */
 export interface FileStoreOptions {
@@ -35,6 +41,13 @@ const PREFIX = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // `<session key>.<12 hex digits>.tmp` after the prefix: the dot keeps it from ever passing for a
 // session file, here or in Django's `clear_expired`.
 const TEMPORARY = /^[a-z0-9]{8,40}\.[0-9a-f]{12}\.tmp$/;
+// `<session key>.lock` after the prefix: a session's lock file, never a session file either.
+const LOCK = /^[a-z0-9]{8,40}\.lock$/;
+// The user index folder is `keepstate-users.<prefix>`: a folder, which Django's `clear_expired`
+// cannot open as a session (and it rarely starts with the prefix at all).
+const INDEX_FOLDER = 'keepstate-users.';
+const INDEX_TEMPORARY = /^[0-9a-f]{64}\.json\.[0-9a-f]{12}\.tmp$/;
+const INDEX_LOCK = /^[0-9a-f]{64}\.json\.lock$/;
 // A temporary file outlives its save only when the process died between writing and renaming.
 const STALE_TEMPORARY_MS = 3_600_000;
 const PROGRESS_EVERY = 100;
@@ -61,14 +74,27 @@ interface Snapshot {
  * Django keeps it forever. A Django app sharing the folder keeps such sessions longer than
  * keepstate does, never shorter.
  *
- * Writes are atomic for readers: `create` opens the file exclusively (`wx`), `save` writes a
- * temporary file beside it and renames it over the session file, so a reader sees the old data
- * or the new, never a mix. `save` needs the file to be there (else `UpdateError`, so a logout
- * wins), but POSIX has no rename-if-exists: a delete landing between the save's check and its
- * rename is undone. The check runs after the temporary file is written, right before the rename,
- * so the window is two system calls wide (Django checks before writing). Closing it would need a
- * lock file per session, which Django rejected (ticket 8616) and which Django processes sharing
- * the folder would not honour.
+ * Writes are atomic for readers: `create` opens the file exclusively (`wx`), `save` and `update`
+ * write a temporary file beside it and rename it over the session file, so a reader sees the old
+ * data or the new, never a mix, and reads take no lock. `save`, `update` and `delete` hold a lock
+ * file per session while they work, `<prefix><session key>.lock` (see {@link FileLock}: taken with
+ * an exclusive open, broken when older than 3 seconds): `update` reads, merges and writes with no
+ * other keepstate write in between, and a logout (`delete`) waits for a write in progress and then
+ * wins, since a write that finds the file gone fails with `UpdateError`. The dot keeps the lock
+ * file from passing for a session, in keepstate's scans and in Django's `clear_expired` (an
+ * invalid key there, skipped). Django processes sharing the folder take no lock (Django rejected
+ * one, ticket 8616), so a Django write racing a keepstate one is still last-write-wins, and a
+ * Django logout landing between a keepstate write's check and its rename (two system calls) is
+ * undone.
+ *
+ * Sessions written with a `userId` are filed in a user index: a folder `keepstate-users.<prefix>`
+ * beside the session files, with one JSON file per user (see {@link FileUserIndex}), written
+ * before the session file so a crash can leave an entry too many, never one too few. The session
+ * files stay the truth: `listSessions` and `deleteUserSessions` check each indexed session's file
+ * (there, live, and still the user's by `_keepstate_user` or `_auth_user_id`) and prune entries
+ * that fail; `clearExpired` takes the sessions it deletes out of the index. Django's
+ * `clear_expired` skips the folder (it cannot open it as a session file). Sessions written by
+ * Django are never indexed, so `deleteUserSessions` does not end them.
  *
  * The file's mtime carries `expiresAt`: it is set, from the manager's clock, so that Django's
  * rule gives `expiresAt` back (for what the core saves, that is the time of the save).
@@ -84,6 +110,7 @@ export class FileStore implements SessionStore {
   readonly path: string;
   readonly #prefix: string | undefined;
   readonly #binding = new StoreBinding('FileStore');
+  #index: FileUserIndex | null = null;
 
   /**
    * Checks the options; the folder must exist already, as Django requires.
@@ -137,6 +164,7 @@ export class FileStore implements SessionStore {
 
   /**
    * Writes a new session file with an exclusive open. An expired file under the key is replaced.
+   * A record with a `userId` is filed in the user index first.
    *
    * @throws CreateError when a live session file has the key
    * @throws RangeError when the key is not 8 to 40 characters of `[a-z0-9]`
@@ -146,6 +174,7 @@ export class FileStore implements SessionStore {
     const file = this.#file(record.sessionKey);
     const content = this.#binding.codec.encode(record.data);
     const times = this.#times(record);
+    await this.#fileUnderUser(record.sessionKey, record, true);
     let handle = await this.#openExclusive(file);
     if (handle === null) {
       const existing = await this.#read(record.sessionKey);
@@ -172,16 +201,120 @@ export class FileStore implements SessionStore {
   }
 
   /**
-   * Replaces the session file atomically (temporary file, then rename).
+   * Replaces the session file atomically (temporary file, then rename), holding the session's
+   * lock file.
    *
    * @throws UpdateError when the file is gone (deleted or expired and swept meanwhile)
    * @throws RangeError when the key is not 8 to 40 characters of `[a-z0-9]`
-   * @throws StoreError when the file system fails otherwise
+   * @throws StoreError when the file system fails otherwise, or the lock stays taken
    */
   async save(record: SessionRecord): Promise<string> {
     const file = this.#file(record.sessionKey);
+    this.#binding.ensureAttached();
+    return this.#locked(record.sessionKey, async () => {
+      // Checked before filing the session under its user, so a gone session is not indexed.
+      if (!(await this.#present(file))) throw gone();
+      await this.#write(record.sessionKey, record, false);
+      return record.sessionKey;
+    });
+  }
+
+  /**
+   * Reads the live session file, merges into its data and writes the result (temporary file,
+   * then rename), all while holding the session's lock file, so no other keepstate write or
+   * delete comes in between and `merge` is called once. A `merge` that throws writes nothing.
+   *
+   * @throws UpdateError when no live session file has the key (a logout or an expiry won)
+   * @throws RangeError when the key is not 8 to 40 characters of `[a-z0-9]`
+   * @throws StoreError when the file system fails, or the lock stays taken (4 seconds)
+   */
+  async update(sessionKey: string, merge: SessionMerge): Promise<string> {
+    this.#file(sessionKey);
+    this.#binding.ensureAttached();
+    return this.#locked(sessionKey, async () => {
+      const snapshot = await this.#read(sessionKey);
+      if (snapshot === null || snapshot.expired) throw gone();
+      const record = merge(snapshot.record.data);
+      const fresh = sessionUserId(snapshot.record.data) !== record.userId;
+      await this.#write(sessionKey, record, fresh);
+      return sessionKey;
+    });
+  }
+
+  /**
+   * The live sessions filed under `userId`, each checked against its session file; entries whose
+   * file is gone, expired or now someone else's are pruned from the index. `lastActivity` is the
+   * time of the last write by keepstate (the manager's clock); `expiresAt` is read from the file.
+   *
+   * @throws StoreError when the file system fails
+   * @throws ImproperlyConfigured when no {@link SessionManager} attached the store
+   */
+  async listSessions(userId: string): Promise<UserSession[]> {
+    const index = this.#userIndex();
+    const entries = await this.#attempt('read', () => index.read(userId));
+    const listed: UserSession[] = [];
+    const dead = new Map<string, number>();
+    for (const [sessionKey, entry] of entries) {
+      const snapshot = isValidSessionKey(sessionKey) ? await this.#read(sessionKey) : null;
+      if (snapshot === null || snapshot.expired || sessionUserId(snapshot.record.data) !== userId) {
+        dead.set(sessionKey, entry.lastActivity);
+        continue;
+      }
+      listed.push({
+        keyHash: sessionKeyHash(sessionKey),
+        createdAt: new Date(entry.createdAt),
+        lastActivity: new Date(entry.lastActivity),
+        expiresAt: snapshot.record.expiresAt,
+        ...(entry.userAgent !== undefined && { userAgent: entry.userAgent }),
+      });
+    }
+    await this.#attempt('write', () => index.remove(userId, dead));
+    return listed;
+  }
+
+  /**
+   * Deletes every session file filed under `userId` but the one of `options.except`, each under
+   * its lock and only if it still belongs to the user, then takes them out of the index.
+   *
+   * @returns how many live sessions were deleted
+   * @throws StoreError when the file system fails
+   * @throws ImproperlyConfigured when no {@link SessionManager} attached the store
+   */
+  async deleteUserSessions(
+    userId: string,
+    options: DeleteUserSessionsOptions = {},
+  ): Promise<number> {
+    const index = this.#userIndex();
+    const entries = await this.#attempt('read', () => index.read(userId));
+    const done = new Map<string, number>();
+    let deleted = 0;
+    for (const [sessionKey, entry] of entries) {
+      if (sessionKey === options.except) continue;
+      if (isValidSessionKey(sessionKey)) {
+        const ended = await this.#locked(sessionKey, async () => {
+          const snapshot = await this.#read(sessionKey);
+          if (snapshot === null || sessionUserId(snapshot.record.data) !== userId) return false;
+          await this.#unlink(sessionKey);
+          return !snapshot.expired;
+        });
+        if (ended) deleted++;
+      }
+      done.set(sessionKey, entry.lastActivity);
+    }
+    await this.#attempt('write', () => index.remove(userId, done));
+    return deleted;
+  }
+
+  /**
+   * Writes `record` over the session file under `sessionKey` (the caller holds the lock and
+   * checked the file is there): files it under its user first, then a temporary file and a
+   * rename. `fresh`: the session was not the same user's before, so its `createdAt` restarts.
+   */
+  async #write(sessionKey: string, record: SessionRecord, fresh: boolean): Promise<void> {
+    const file = this.#file(sessionKey);
     const content = this.#binding.codec.encode(record.data);
     const times = this.#times(record);
+    await this.#fileUnderUser(sessionKey, record, fresh);
     const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     const handle = await this.#openExclusive(temporary);
     if (handle === null) throw this.#failure('write', new Error('temporary file name taken'));
@@ -192,10 +325,9 @@ export class FileStore implements SessionStore {
       } finally {
         await handle.close();
       }
-      // Checked after the slow part, right before the rename, to keep the window small.
-      if (!(await this.#present(file))) {
-        throw new UpdateError('The session no longer exists');
-      }
+      // Checked again right before the rename: the lock keeps keepstate's deletes out, not
+      // Django's, nor a read that removes the file as expired.
+      if (!(await this.#present(file))) throw gone();
       await rename(temporary, file);
       renamed = true;
     } catch (error) {
@@ -204,20 +336,19 @@ export class FileStore implements SessionStore {
     } finally {
       if (!renamed) await unlink(temporary).catch(() => {});
     }
-    return record.sessionKey;
   }
 
   /**
-   * Deletes the session file; a missing file, or an invalid key, is not an error.
-   * @throws StoreError when the file system fails otherwise
+   * Deletes the session file, holding its lock, so a write in progress finishes first and then
+   * finds the file gone; a missing file, or an invalid key, is not an error. The session stays
+   * in its user's index until the user's sessions are next listed or deleted.
+   *
+   * @throws StoreError when the file system fails otherwise, or the lock stays taken
    */
   async delete(sessionKey: string): Promise<void> {
     if (!isValidSessionKey(sessionKey)) return;
-    try {
-      await unlink(this.#file(sessionKey));
-    } catch (error) {
-      if (code(error) !== 'ENOENT') throw this.#failure('delete', error);
-    }
+    this.#file(sessionKey);
+    await this.#locked(sessionKey, () => this.#unlink(sessionKey));
   }
 
   /**
@@ -231,9 +362,11 @@ export class FileStore implements SessionStore {
 
   /**
    * Deletes the expired session files (those whose name is the prefix and a valid key), as
-   * Django's `clear_expired` does. The folder is streamed with `opendir`, not listed at once, so
-   * its names never all sit in memory. Temporary files left by a process that died while saving
-   * are deleted once an hour old; other files are never touched.
+   * Django's `clear_expired` does, and takes those filed under a user out of the user index. The
+   * folder is streamed with `opendir`, not listed at once, so its names never all sit in memory.
+   * Temporary files left by a process that died while saving are deleted once an hour old, lock
+   * files once stale (3 seconds), in the folder and in the user index folder; other files are
+   * never touched.
    *
    * @param options - `onProgress` gets the running total every 100 deletions and at the end
    * @returns how many session files were deleted
@@ -246,6 +379,8 @@ export class FileStore implements SessionStore {
     // The context first: without it nothing can be decoded, and that is not a file system error.
     const now = this.#binding.context.clock().getTime();
     let deleted = 0;
+    // The users whose index lists a deleted session, and those sessions' keys.
+    const unindex = new Map<string, Map<string, undefined>>();
     try {
       for await (const entry of await opendir(this.path)) {
         if (!entry.isFile() || !entry.name.startsWith(prefix)) continue;
@@ -255,11 +390,21 @@ export class FileStore implements SessionStore {
           if (snapshot?.expired && (await this.#removeIfSame(rest, snapshot.ino))) {
             deleted++;
             if (deleted % PROGRESS_EVERY === 0) options.onProgress?.(deleted);
+            const userId = sessionUserId(snapshot.record.data);
+            if (userId !== undefined) {
+              const keys = unindex.get(userId) ?? new Map<string, undefined>();
+              unindex.set(userId, keys.set(rest, undefined));
+            }
           }
         } else if (TEMPORARY.test(rest)) {
           await this.#removeStaleTemporary(join(this.path, entry.name), now);
+        } else if (LOCK.test(rest)) {
+          await FileLock.removeIfStale(join(this.path, entry.name));
         }
       }
+      const index = this.#userIndex();
+      for (const [userId, keys] of unindex) await index.remove(userId, keys);
+      await this.#sweepIndexFolder(index.folder);
     } catch (error) {
       if (error instanceof StoreError) throw error;
       throw this.#failure('sweep', error);
@@ -304,6 +449,86 @@ export class FileStore implements SessionStore {
 
   #filePrefix(): string {
     return this.#prefix ?? this.#binding.context.cookieName;
+  }
+
+  #userIndex(): FileUserIndex {
+    const folder = join(this.path, INDEX_FOLDER + this.#filePrefix());
+    if (this.#index?.folder !== folder) this.#index = new FileUserIndex(folder);
+    return this.#index;
+  }
+
+  /** Runs `run` holding the lock file of `sessionKey`; file system errors become StoreError. */
+  async #locked<T>(sessionKey: string, run: () => Promise<T>): Promise<T> {
+    const lock = new FileLock(`${this.#file(sessionKey)}.lock`);
+    let thrown: { readonly error: unknown } | null = null;
+    try {
+      return await lock.run(async () => {
+        try {
+          return await run();
+        } catch (error) {
+          thrown = { error };
+          throw error;
+        }
+      });
+    } catch (error) {
+      // What the critical section threw (the store's own errors, whatever `merge` threw) goes
+      // through as it is; only taking the lock can fail here otherwise.
+      if ((thrown as { readonly error: unknown } | null)?.error === error) throw error;
+      throw this.#failure('lock', error);
+    }
+  }
+
+  /** Files the session under `record.userId`, when it has one. */
+  async #fileUnderUser(sessionKey: string, record: SessionRecord, fresh: boolean): Promise<void> {
+    const userId = record.userId;
+    if (userId === undefined) return;
+    const index = this.#userIndex();
+    const entry = {
+      at: this.#binding.context.clock().getTime(),
+      expiresAt: record.expiresAt.getTime(),
+      userAgent: record.userAgent,
+      fresh,
+    };
+    await this.#attempt('index', () =>
+      index.file(userId, sessionKey, entry, async (key) => !(await this.#present(this.#file(key)))),
+    );
+  }
+
+  /** Runs a user index operation; its file system errors become StoreError. */
+  async #attempt<T>(action: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw this.#failure(action, error, 'a user index file');
+    }
+  }
+
+  async #unlink(sessionKey: string): Promise<void> {
+    try {
+      await unlink(this.#file(sessionKey));
+    } catch (error) {
+      if (code(error) !== 'ENOENT') throw this.#failure('delete', error);
+    }
+  }
+
+  /** Deletes temporary and lock files left in the user index folder by processes that died. */
+  async #sweepIndexFolder(folder: string): Promise<void> {
+    let entries: AsyncIterable<{ name: string; isFile(): boolean }>;
+    try {
+      entries = await opendir(folder);
+    } catch (error) {
+      if (code(error) === 'ENOENT') return;
+      throw error;
+    }
+    for await (const entry of entries) {
+      if (!entry.isFile()) continue;
+      if (INDEX_TEMPORARY.test(entry.name)) {
+        await this.#removeStaleTemporary(join(folder, entry.name), Date.now());
+      } else if (INDEX_LOCK.test(entry.name)) {
+        await FileLock.removeIfStale(join(folder, entry.name));
+      }
+    }
   }
 
   #file(sessionKey: string): string {
@@ -417,14 +642,13 @@ export class FileStore implements SessionStore {
     }
   }
 
-  #failure(action: string, error: unknown): StoreError {
+  #failure(action: string, error: unknown, what = 'a session file'): StoreError {
     // No file name in the message, which is what gets logged: it holds the session key, a
     // credential. `cause` keeps the system's error, path included, for debugging.
     const reason = code(error) ?? (error instanceof Error ? error.message : String(error));
-    return new StoreError(
-      `FileStore: cannot ${action} a session file in ${this.path} (${reason})`,
-      { cause: error },
-    );
+    return new StoreError(`FileStore: cannot ${action} ${what} in ${this.path} (${reason})`, {
+      cause: error,
+    });
   }
 }
 
@@ -449,4 +673,8 @@ function code(error: unknown): string | undefined {
 
 function taken(): CreateError {
   return new CreateError('The session key is taken');
+}
+
+function gone(): UpdateError {
+  return new UpdateError('The session no longer exists');
 }

@@ -1,9 +1,12 @@
 import { isValidSessionKey } from '../core/session-key.js';
 import type {
   ClearExpiredOptions,
+  DeleteUserSessionsOptions,
+  SessionMerge,
   SessionRecord,
   SessionStore,
   StoreContext,
+  UserSession,
 } from '../core/session-store.js';
 import { ImproperlyConfigured } from '../improperly-configured.js';
 import { saltedHmac } from '../signing/salted-hmac.js';
@@ -27,6 +30,12 @@ const STORED_KEY_LENGTH = 40;
  * The secret cannot be rotated without logging everyone out: a hash made with the old secret is
  * not found with the new one. `list()` gives the stored keys, which are the hashes.
  *
+ * `update`, `listSessions` and `deleteUserSessions` are there when the wrapped store has them.
+ * The user index lives in the wrapped store, which only knows stored keys, so the `keyHash` of
+ * each listed session is `sessionKeyHash(storedKey(sessionKey))`, not `sessionKeyHash(sessionKey)`:
+ * there is no way back from a stored key to the session key. To mark the current session in a
+ * list, compare with `sessionKeyHash(store.storedKey(session.sessionKey))`.
+ *
  * @example
  * const store = new HashedKeyStore(new SqliteStore(db), process.env.SESSION_KEY_HASH_SECRET!);
  * @see https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#session-id-content-or-value
@@ -38,6 +47,26 @@ export class HashedKeyStore implements SessionStore {
   readonly selfExpiring?: boolean;
   /** The wrapped store's `list`, when it has one; its records carry the stored (hashed) keys. */
   readonly list?: (limit: number) => Promise<SessionRecord[]>;
+  /**
+   * The wrapped store's `update`, under the stored key: `merge` gets the latest data and its
+   * record is written under the stored key.
+   * @throws UpdateError when the wrapped store has no live record with the stored key
+   * @throws ImproperlyConfigured when the wrapped store issues cookie values of its own
+   */
+  readonly update?: (sessionKey: string, merge: SessionMerge) => Promise<string>;
+  /**
+   * The wrapped store's `listSessions`. Each `keyHash` is the hash of the stored key (see the
+   * class), since the session keys themselves are not kept anywhere.
+   */
+  readonly listSessions?: (userId: string) => Promise<UserSession[]>;
+  /**
+   * The wrapped store's `deleteUserSessions`, with `options.except` turned into its stored key.
+   * @returns how many sessions were deleted
+   */
+  readonly deleteUserSessions?: (
+    userId: string,
+    options?: DeleteUserSessionsOptions,
+  ) => Promise<number>;
   readonly #secret: string | Buffer;
 
   /**
@@ -59,6 +88,26 @@ export class HashedKeyStore implements SessionStore {
     if (store.selfExpiring !== undefined) this.selfExpiring = store.selfExpiring;
     const list = store.list?.bind(store);
     if (list) this.list = list;
+    const update = store.update?.bind(store);
+    if (update) {
+      this.update = async (sessionKey, merge) => {
+        const stored = this.storedKey(sessionKey);
+        const value = await update(stored, (latest) => ({ ...merge(latest), sessionKey: stored }));
+        return this.#issued(sessionKey, value);
+      };
+    }
+    const listSessions = store.listSessions?.bind(store);
+    if (listSessions) this.listSessions = listSessions;
+    const deleteUserSessions = store.deleteUserSessions?.bind(store);
+    if (deleteUserSessions) {
+      this.deleteUserSessions = (userId, options = {}) => {
+        const except = options.except;
+        return deleteUserSessions(userId, {
+          ...options,
+          except: except === undefined || except === null ? null : this.storedKey(except),
+        });
+      };
+    }
   }
 
   /** The key a session is stored under: 40 hex digits of `HMAC-SHA256(secret, sessionKey)`. */
@@ -85,12 +134,12 @@ export class HashedKeyStore implements SessionStore {
 
   /** @throws ImproperlyConfigured when the wrapped store issues cookie values of its own */
   async create(record: SessionRecord): Promise<string> {
-    return this.#issued(record, await this.store.create(this.#stored(record)));
+    return this.#issued(record.sessionKey, await this.store.create(this.#stored(record)));
   }
 
   /** @throws ImproperlyConfigured when the wrapped store issues cookie values of its own */
   async save(record: SessionRecord): Promise<string> {
-    return this.#issued(record, await this.store.save(this.#stored(record)));
+    return this.#issued(record.sessionKey, await this.store.save(this.#stored(record)));
   }
 
   async delete(sessionKey: string): Promise<void> {
@@ -109,12 +158,12 @@ export class HashedKeyStore implements SessionStore {
     return { ...record, sessionKey: this.storedKey(record.sessionKey) };
   }
 
-  #issued(record: SessionRecord, value: string): string {
-    if (value !== this.storedKey(record.sessionKey)) {
+  #issued(sessionKey: string, value: string): string {
+    if (value !== this.storedKey(sessionKey)) {
       throw new ImproperlyConfigured(
         'keepstate: HashedKeyStore wraps a store that makes its own cookie values (a cookie store): there is no session key to hash. Wrap a server-side store.',
       );
     }
-    return record.sessionKey;
+    return sessionKey;
   }
 }

@@ -1,10 +1,14 @@
 import { CreateError, UpdateError } from '../core/errors.js';
+import { sessionKeyHash } from '../core/session-key.js';
 import type {
   ClearExpiredOptions,
+  DeleteUserSessionsOptions,
   SessionData,
+  SessionMerge,
   SessionRecord,
   SessionStore,
   StoreContext,
+  UserSession,
 } from '../core/session-store.js';
 import type { Clock } from '../signing/clock.js';
 import { systemClock } from '../signing/clock.js';
@@ -32,6 +36,15 @@ interface Entry {
   readonly expiresAt: number;
 }
 
+// A session filed under a user. Anonymous sessions stay plain `Entry` objects, so they pay
+// nothing for the user index (bytes per session, docs/PERFORMANCE.md).
+interface UserEntry extends Entry {
+  readonly userId: string;
+  readonly userAgent: string | undefined;
+  readonly createdAt: number;
+  readonly lastActivity: number;
+}
+
 /**
  * Keeps sessions in this process's memory: the reference store, for tests, development and
  * single-process sites. Data is kept as JSON text, so what comes back is a copy and anything a
@@ -43,11 +56,18 @@ interface Entry {
  *
  * Sessions do not survive a restart and are not shared between processes.
  *
+ * `update` reads, merges and writes in one synchronous step, so it is atomic without a lock.
+ * Sessions written with a `userId` are also filed in a user index (a map from user to session
+ * keys), which `listSessions` and `deleteUserSessions` read; a save under another user, a delete,
+ * an eviction or an expiry takes the session out of it. Anonymous sessions are not indexed and
+ * cost no more than before.
+ *
  * @throws RangeError from the constructor when `maxSessions` is not a positive integer or
  *   `pruneInterval` not a non-negative number of seconds
  */
 export class MemoryStore implements SessionStore {
   readonly #entries = new Map<string, Entry>();
+  readonly #users = new Map<string, Map<string, UserEntry>>();
   readonly #maxSessions: number;
   #clock: Clock;
   readonly #ownClock: boolean;
@@ -106,22 +126,79 @@ export class MemoryStore implements SessionStore {
     if (this.#live(record.sessionKey) !== undefined) {
       throw new CreateError('The session key is taken');
     }
-    this.#put(record);
+    this.#put(record.sessionKey, record, undefined);
     return record.sessionKey;
   }
 
   async save(record: SessionRecord): Promise<string> {
     // Like Django's db engine, an update needs the record to be there, not to be unexpired.
-    if (!this.#entries.has(record.sessionKey)) {
-      throw new UpdateError('The session no longer exists');
-    }
+    const previous = this.#entries.get(record.sessionKey);
+    if (previous === undefined) throw new UpdateError('The session no longer exists');
     this.#entries.delete(record.sessionKey);
-    this.#put(record);
+    this.#put(record.sessionKey, record, previous);
     return record.sessionKey;
   }
 
-  async delete(sessionKey: string): Promise<void> {
+  /**
+   * Merges into the live record and writes the result in one synchronous step: nothing can come
+   * in between, so `merge` is called exactly once.
+   *
+   * @throws UpdateError when no live record has the key
+   */
+  async update(sessionKey: string, merge: SessionMerge): Promise<string> {
+    const previous = this.#live(sessionKey);
+    if (previous === undefined) throw new UpdateError('The session no longer exists');
+    const record = merge(pythonJsonParse(previous.json) as SessionData);
     this.#entries.delete(sessionKey);
+    this.#put(sessionKey, record, previous);
+    return sessionKey;
+  }
+
+  async delete(sessionKey: string): Promise<void> {
+    const entry = this.#entries.get(sessionKey);
+    if (entry !== undefined) this.#remove(sessionKey, entry);
+  }
+
+  /**
+   * The live sessions filed under `userId`; `createdAt` is when the session was first written
+   * under this user, `lastActivity` when it was last written, both by the store's clock.
+   */
+  async listSessions(userId: string): Promise<UserSession[]> {
+    const sessions = this.#users.get(userId);
+    if (sessions === undefined) return [];
+    const now = this.#clock().getTime();
+    const listed: UserSession[] = [];
+    for (const [sessionKey, entry] of sessions) {
+      if (entry.expiresAt <= now) continue;
+      listed.push({
+        keyHash: sessionKeyHash(sessionKey),
+        createdAt: new Date(entry.createdAt),
+        lastActivity: new Date(entry.lastActivity),
+        expiresAt: new Date(entry.expiresAt),
+        ...(entry.userAgent !== undefined && { userAgent: entry.userAgent }),
+      });
+    }
+    return listed;
+  }
+
+  /**
+   * Deletes every session filed under `userId` but `options.except`.
+   * @returns how many live sessions were deleted (expired ones are dropped too, uncounted)
+   */
+  async deleteUserSessions(
+    userId: string,
+    options: DeleteUserSessionsOptions = {},
+  ): Promise<number> {
+    const sessions = this.#users.get(userId);
+    if (sessions === undefined) return 0;
+    const now = this.#clock().getTime();
+    let deleted = 0;
+    for (const [sessionKey, entry] of [...sessions]) {
+      if (sessionKey === options.except) continue;
+      this.#remove(sessionKey, entry);
+      if (entry.expiresAt > now) deleted++;
+    }
+    return deleted;
   }
 
   async exists(sessionKey: string): Promise<boolean> {
@@ -133,7 +210,7 @@ export class MemoryStore implements SessionStore {
     let deleted = 0;
     for (const [key, entry] of this.#entries) {
       if (entry.expiresAt <= now) {
-        this.#entries.delete(key);
+        this.#remove(key, entry);
         deleted++;
       }
     }
@@ -168,23 +245,65 @@ export class MemoryStore implements SessionStore {
   #live(sessionKey: string): Entry | undefined {
     const entry = this.#entries.get(sessionKey);
     if (entry === undefined || entry.expiresAt > this.#clock().getTime()) return entry;
-    this.#entries.delete(sessionKey);
+    this.#remove(sessionKey, entry);
     return undefined;
   }
 
-  #put(record: SessionRecord): void {
+  /**
+   * Writes `record` under `sessionKey` (already taken out of the Map's order by the caller) and
+   * keeps the user index in step with `previous`, the entry it replaces.
+   */
+  #put(sessionKey: string, record: SessionRecord, previous: Entry | undefined): void {
     // Python's JSON, as the other stores write: integers beyond 2^53 (bigint) survive too.
     const json = pythonJsonStringify(record.data);
-    this.#entries.set(record.sessionKey, { json, expiresAt: record.expiresAt.getTime() });
+    const expiresAt = record.expiresAt.getTime();
+    const userId = record.userId;
+    const before = previous as UserEntry | undefined;
+    if (before?.userId !== undefined && before.userId !== userId) {
+      this.#unindex(sessionKey, before.userId);
+    }
+    if (userId === undefined) {
+      this.#entries.set(sessionKey, { json, expiresAt });
+    } else {
+      const now = this.#clock().getTime();
+      const entry: UserEntry = {
+        json,
+        expiresAt,
+        userId,
+        userAgent: record.userAgent,
+        createdAt: before?.userId === userId ? before.createdAt : now,
+        lastActivity: now,
+      };
+      this.#entries.set(sessionKey, entry);
+      let sessions = this.#users.get(userId);
+      if (sessions === undefined) {
+        sessions = new Map();
+        this.#users.set(userId, sessions);
+      }
+      sessions.set(sessionKey, entry);
+    }
     if (this.#entries.size > this.#maxSessions) {
       // Evict the least recently used 1% at once: a Map's iterator walks the slots of deleted
       // entries until it rehashes, so dropping one at a time made every create at the bound
       // cost a walk (44 µs each, measured in bench/scale).
       const target = this.#maxSessions - Math.floor(this.#maxSessions / 100);
-      for (const key of this.#entries.keys()) {
+      for (const [key, entry] of this.#entries) {
         if (this.#entries.size <= target) break;
-        this.#entries.delete(key);
+        this.#remove(key, entry);
       }
     }
+  }
+
+  #remove(sessionKey: string, entry: Entry): void {
+    this.#entries.delete(sessionKey);
+    const userId = (entry as UserEntry).userId;
+    if (userId !== undefined) this.#unindex(sessionKey, userId);
+  }
+
+  #unindex(sessionKey: string, userId: string): void {
+    const sessions = this.#users.get(userId);
+    if (sessions === undefined) return;
+    sessions.delete(sessionKey);
+    if (sessions.size === 0) this.#users.delete(userId);
   }
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import {
   mkdir,
   mkdtemp,
@@ -18,6 +19,7 @@ import { EXPIRY_KEY, expiryDate, isoformat } from '../../src/core/expiry.js';
 import { generateSessionKey } from '../../src/core/session-key.js';
 import { SessionManager } from '../../src/core/session-manager.js';
 import type { SessionData, SessionRecord } from '../../src/core/session-store.js';
+import { USER_SESSION_KEYS } from '../../src/core/session-user.js';
 import { ImproperlyConfigured } from '../../src/improperly-configured.js';
 import { FileStore } from '../../src/stores/file-store.js';
 import { attach, TEST_SECRET } from '../support/attach.js';
@@ -563,3 +565,215 @@ async function djangoSetup() {
   });
   return { folder, clock, store };
 }
+
+describe('FileStore: update, the lock file and the user index', () => {
+  const USER_KEY = USER_SESSION_KEYS.userId;
+  const lockOf = (folder: string, key: string) => join(folder, `sessionid${key}.lock`);
+  const exists = (path: string) =>
+    stat(path).then(
+      () => true,
+      () => false,
+    );
+
+  test('the lock file is released after a merge that throws, and nothing is written', async () => {
+    const { folder, clock, store } = await setup();
+    const record = coreRecord(generateSessionKey(), { a: 1 }, clock);
+    await store.create(record);
+    await assert.rejects(
+      store.update(record.sessionKey, () => {
+        throw new TypeError('merge failed');
+      }),
+      TypeError,
+    );
+    assert.deepEqual(await readdir(folder), [`sessionid${record.sessionKey}`]);
+    assert.deepEqual((await store.load(record.sessionKey))?.data, { a: 1 });
+    await store.update(record.sessionKey, (latest) => ({ ...record, data: { ...latest, b: 2 } }));
+    assert.deepEqual((await store.load(record.sessionKey))?.data, { a: 1, b: 2 });
+    assert.deepEqual(await readdir(folder), [`sessionid${record.sessionKey}`]);
+  });
+
+  test('a stale lock (left by a process that died) is broken; a live one is waited for', async () => {
+    const { folder, clock, store } = await setup();
+    const record = coreRecord(generateSessionKey(), { a: 1 }, clock);
+    await store.create(record);
+    const lock = lockOf(folder, record.sessionKey);
+    const stale = Date.now() / 1000 - 10;
+    await put(lock, '', stale);
+    await store.update(record.sessionKey, (latest) => ({ ...record, data: { ...latest, b: 2 } }));
+    assert.equal(await exists(lock), false);
+    assert.deepEqual((await store.load(record.sessionKey))?.data, { a: 1, b: 2 });
+
+    // A live lock: the update waits until its holder lets go.
+    await writeFile(lock, '');
+    let done = false;
+    const waiting = store
+      .update(record.sessionKey, (latest) => ({ ...record, data: { ...latest, c: 3 } }))
+      .then(() => {
+        done = true;
+      });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(done, false, 'the update waits for the lock');
+    assert.deepEqual((await store.load(record.sessionKey))?.data, { a: 1, b: 2 });
+    await unlink(lock);
+    await waiting;
+    assert.deepEqual((await store.load(record.sessionKey))?.data, { a: 1, b: 2, c: 3 });
+  });
+
+  test('a delete waits for the lock too, then wins over the update that held it', async () => {
+    const { folder, clock, store } = await setup();
+    const record = coreRecord(generateSessionKey(), { a: 1 }, clock);
+    await store.create(record);
+    const lock = lockOf(folder, record.sessionKey);
+    await writeFile(lock, '');
+    let deleted = false;
+    const logout = store.delete(record.sessionKey).then(() => {
+      deleted = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.equal(deleted, false);
+    await unlink(lock);
+    await logout;
+    await assert.rejects(
+      store.update(record.sessionKey, () => record),
+      UpdateError,
+    );
+    assert.deepEqual(await readdir(folder), []);
+  });
+
+  test('update writes the file Django would: its encoding, its name, its mtime rule', async () => {
+    const { folder, clock, store, manager } = await setup();
+    const record = coreRecord(generateSessionKey(), { a: 1 }, clock);
+    await store.create(record);
+    clock.advance(120);
+    await store.update(record.sessionKey, (latest) =>
+      coreRecord(record.sessionKey, { ...latest, b: 'Zoë' }, clock),
+    );
+    const [file, ...others] = await files(folder);
+    assert.deepEqual(others, []);
+    assert.equal(file?.name, `sessionid${record.sessionKey}`);
+    assert.deepEqual(manager.codec.decode(file?.content ?? ''), { a: 1, b: 'Zoë' });
+    assert.equal(file?.mtime, NOW + 120, 'mtime + cookieAge is the new expiry');
+    // A store on the Django vectors' secret reads it as Django would write it.
+    const django = await djangoSetup();
+    const key = generateSessionKey();
+    await django.store.create(coreRecord(key, { a: 1 }, django.clock));
+    await django.store.update(key, (latest) =>
+      coreRecord(key, { ...latest, [EXPIRY_KEY]: 300 }, django.clock),
+    );
+    const [written] = await files(django.folder);
+    const codec = new SessionManager({
+      store: new FileStore({ path: django.folder }),
+      secret: 'interop-secret',
+      allowShortSecret: true,
+      logger: silent,
+    }).codec;
+    assert.deepEqual(codec.decode(written?.content ?? ''), { a: 1, [EXPIRY_KEY]: 300 });
+  });
+
+  test('concurrent updates from two FileStores over one folder keep every change', async () => {
+    const { folder, clock, store } = await setup();
+    const other = new FileStore({ path: folder });
+    new SessionManager({ store: other, secret: TEST_SECRET, clock, logger: silent });
+    const record = coreRecord(generateSessionKey(), { start: true }, clock);
+    await store.create(record);
+    const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
+    await Promise.all(
+      keys.map((key, i) =>
+        (i % 2 === 0 ? store : other).update(record.sessionKey, (latest) => ({
+          ...record,
+          data: { ...latest, [key]: i },
+        })),
+      ),
+    );
+    const data = (await store.load(record.sessionKey))?.data ?? {};
+    assert.deepEqual(Object.keys(data).sort(), ['start', ...keys].sort());
+    assert.deepEqual(await readdir(folder), [`sessionid${record.sessionKey}`]);
+  });
+
+  test('the user index: one JSON file per user in keepstate-users.<prefix>, ignored by scans', async () => {
+    const { folder, clock, store } = await setup();
+    const record: SessionRecord = {
+      ...coreRecord(generateSessionKey(), { [USER_KEY]: 'u/1' }, clock),
+      userId: 'u/1',
+      userAgent: 'Firefox',
+    };
+    await store.create(record);
+    const indexFolder = join(folder, 'keepstate-users.sessionid');
+    const name = `${createHash('sha256').update('u/1').digest('hex')}.json`;
+    assert.deepEqual(await readdir(indexFolder), [name]);
+    const index = JSON.parse(await readFile(join(indexFolder, name), 'utf8'));
+    assert.deepEqual(index, {
+      user: 'u/1',
+      sessions: {
+        [record.sessionKey]: {
+          createdAt: NOW * 1000,
+          lastActivity: NOW * 1000,
+          expiresAt: record.expiresAt.getTime(),
+          userAgent: 'Firefox',
+        },
+      },
+    });
+    if (process.platform !== 'win32') {
+      assert.equal((await stat(indexFolder)).mode & 0o777, 0o700);
+      assert.equal((await stat(join(indexFolder, name))).mode & 0o777, 0o600);
+    }
+    // Neither list() nor clearExpired mistakes the folder, or a lock file, for a session.
+    await writeFile(lockOf(folder, generateSessionKey()), '');
+    assert.deepEqual(
+      (await store.list(10)).map((r) => r.sessionKey),
+      [record.sessionKey],
+    );
+    assert.equal(await store.clearExpired(), 0);
+  });
+
+  test('clearExpired takes the sessions it deletes out of the index, and sweeps stale locks', async () => {
+    const { folder, clock, store } = await setup();
+    const owned = (userId: string, age: number): SessionRecord => ({
+      ...coreRecord(generateSessionKey(), { [USER_KEY]: userId }, clock, age),
+      userId,
+    });
+    const short = owned('u1', 60);
+    const long = owned('u1', COOKIE_AGE);
+    const alone = owned('u2', 60);
+    for (const record of [short, long, alone]) await store.create(record);
+    const staleLock = lockOf(folder, generateSessionKey());
+    await put(staleLock, '', Date.now() / 1000 - 10);
+    const indexFolder = join(folder, 'keepstate-users.sessionid');
+    await put(join(indexFolder, `${'0'.repeat(64)}.json.lock`), '', Date.now() / 1000 - 10);
+    clock.advance(60);
+    assert.equal(await store.clearExpired(), 2);
+    assert.equal(await exists(staleLock), false);
+    const u1 = `${createHash('sha256').update('u1').digest('hex')}.json`;
+    assert.deepEqual(await readdir(indexFolder), [u1], "u2's index is gone with its session");
+    const index = JSON.parse(await readFile(join(indexFolder, u1), 'utf8'));
+    assert.deepEqual(Object.keys(index.sessions), [long.sessionKey]);
+  });
+
+  test('deleteUserSessions spares a session that moved to another user meanwhile', async () => {
+    const { clock, store } = await setup();
+    const record: SessionRecord = {
+      ...coreRecord(generateSessionKey(), { [USER_KEY]: 'u1' }, clock),
+      userId: 'u1',
+    };
+    await store.create(record);
+    // Moved by a write that does not know the old user (a Django process, say): u1's index
+    // still names it.
+    await store.save({ ...record, data: { [USER_KEY]: 'u2' }, userId: 'u2' });
+    assert.equal(await store.deleteUserSessions('u1'), 0);
+    assert.deepEqual((await store.load(record.sessionKey))?.data, { [USER_KEY]: 'u2' });
+    assert.equal((await store.listSessions('u2')).length, 1);
+  });
+
+  test('save, update and delete hold the lock, and leave neither lock nor temporary file', async () => {
+    const { folder, clock, store } = await setup();
+    const record = coreRecord(generateSessionKey(), { n: 0 }, clock);
+    await store.create(record);
+    await Promise.all([
+      store.save({ ...record, data: { n: 1 } }),
+      store.update(record.sessionKey, (latest) => ({ ...record, data: { ...latest, m: 1 } })),
+    ]);
+    assert.deepEqual(await readdir(folder), [`sessionid${record.sessionKey}`]);
+    await store.delete(record.sessionKey);
+    assert.deepEqual(await readdir(folder), []);
+  });
+});

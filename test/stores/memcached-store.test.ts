@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createConnection, createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Client } from 'memjs';
 import { CreateError, StoreError, UpdateError } from '../../src/core/errors.js';
 import { encodeSessionData } from '../../src/core/session-codec.js';
-import { generateSessionKey } from '../../src/core/session-key.js';
+import { generateSessionKey, sessionKeyHash } from '../../src/core/session-key.js';
 import type { SessionRecord } from '../../src/core/session-store.js';
+import { USER_SESSION_KEYS } from '../../src/core/session-user.js';
 import { ImproperlyConfigured } from '../../src/improperly-configured.js';
 import { MemcachedStore } from '../../src/stores/memcached-store.js';
 import { attach, TEST_SECRET } from '../support/attach.js';
@@ -31,6 +32,31 @@ function record(clock: TestClock, ageSeconds: number, data: SessionRecord['data'
     data,
     expiresAt: new Date(clock().getTime() + ageSeconds * 1000),
   };
+}
+
+/** A record of `userId`'s, as the core writes it: the user in the data and on the record. */
+function owned(clock: TestClock, ageSeconds: number, userId: string, userAgent?: string) {
+  return {
+    ...record(clock, ageSeconds, { [USER_SESSION_KEYS.userId]: userId }),
+    userId,
+    ...(userAgent !== undefined && { userAgent }),
+  };
+}
+
+/** `client`, with the name of every command sent through it pushed onto `sent`. */
+function counting(client: Client): { client: Client; sent: string[] } {
+  const sent: string[] = [];
+  const proxy = new Proxy(client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      return (...args: unknown[]) => {
+        sent.push(property);
+        return value.apply(target, args);
+      };
+    },
+  });
+  return { client: proxy, sent };
 }
 
 /**
@@ -86,8 +112,9 @@ describe('MemcachedStore on a real memcached', { skip }, () => {
     await server?.stop();
   });
 
+  // A prefix per store: the suite's user indexes (user "u1", say) must start empty each time.
   storeSuite('MemcachedStore', (clock) =>
-    attach(new MemcachedStore(client, { prefix: PREFIX }), clock),
+    attach(new MemcachedStore(client, { prefix: `${PREFIX}:${randomUUID()}` }), clock),
   );
 
   test("stores Django's encoded data under prefix:key, with the TTL from the manager's clock", async () => {
@@ -168,6 +195,170 @@ describe('MemcachedStore on a real memcached', { skip }, () => {
     const sessionKey = generateSessionKey();
     await client.set(`${PREFIX}:${sessionKey}`, 'not-django-data:1r31eq:bad', { expires: 60 });
     assert.deepEqual((await store.load(sessionKey))?.data, {});
+  });
+
+  test("update writes Django's encoded data and the merge's expiry, and gives its lock back", async () => {
+    const clock = testClock();
+    const store = attach(new MemcachedStore(client, { prefix: PREFIX }), clock);
+    const rec = record(clock, 60, { a: 1 });
+    await store.create(rec);
+    await store.update(rec.sessionKey, (latest) => ({
+      ...rec,
+      data: { ...latest, b: 'Zoë' },
+      expiresAt: new Date(clock().getTime() + 3_600_000),
+    }));
+    const key = `${PREFIX}:${rec.sessionKey}`;
+    const item = await readItem(server.port, key);
+    const data = { a: 1, b: 'Zoë' };
+    assert.equal(item?.value, encodeSessionData(data, { secret: TEST_SECRET, clock }));
+    assert.ok(item && near(item.ttl, 3_600), `TTL ${item?.ttl}`);
+    assert.equal(await readItem(server.port, `${key}.lock`), null);
+  });
+
+  test('a merge that throws leaves the session as it was and gives the lock back', async () => {
+    const clock = testClock();
+    const store = attach(new MemcachedStore(client, { prefix: PREFIX }), clock);
+    const rec = record(clock, 60, { a: 1 });
+    await store.create(rec);
+    const key = `${PREFIX}:${rec.sessionKey}`;
+    const before = await readItem(server.port, key);
+    await assert.rejects(
+      store.update(rec.sessionKey, () => {
+        throw new Error('merge failed');
+      }),
+      /merge failed/,
+    );
+    assert.equal((await readItem(server.port, key))?.value, before?.value);
+    assert.equal(await readItem(server.port, `${key}.lock`), null);
+    await store.update(rec.sessionKey, (latest) => ({ ...rec, data: { ...latest, b: 2 } }));
+    assert.deepEqual((await store.load(rec.sessionKey))?.data, { a: 1, b: 2 });
+  });
+
+  test('update of a missing session gives the lock back too', async () => {
+    const clock = testClock();
+    const store = attach(new MemcachedStore(client, { prefix: PREFIX }), clock);
+    const rec = record(clock, 60);
+    await assert.rejects(
+      store.update(rec.sessionKey, (data) => ({ ...rec, data })),
+      UpdateError,
+    );
+    assert.equal(await readItem(server.port, `${PREFIX}:${rec.sessionKey}.lock`), null);
+  });
+
+  test('update waits for a lock held elsewhere, and gives StoreError when it is never freed', async () => {
+    const clock = testClock();
+    const store = attach(new MemcachedStore(client, { prefix: PREFIX }), clock);
+    const rec = record(clock, 60, { a: 1 });
+    await store.create(rec);
+    const lock = `${PREFIX}:${rec.sessionKey}.lock`;
+    await client.add(lock, 'elsewhere', { expires: 30 });
+    const merge = (latest: SessionRecord['data']) => ({ ...rec, data: { ...latest, b: 2 } });
+    const waiting = store.update(rec.sessionKey, merge);
+    setTimeout(() => void client.delete(lock), 100);
+    await waiting;
+    assert.deepEqual((await store.load(rec.sessionKey))?.data, { a: 1, b: 2 });
+
+    await client.add(lock, 'elsewhere', { expires: 30 });
+    await assert.rejects(
+      store.update(rec.sessionKey, merge),
+      (error: unknown) => error instanceof StoreError && /lock/.test(error.message),
+    );
+    assert.equal(
+      (await readItem(server.port, lock))?.value,
+      'elsewhere',
+      'not taken from its holder',
+    );
+    await client.delete(lock);
+  });
+
+  test('an anonymous session costs one command to create or save', async () => {
+    const clock = testClock();
+    const { client: counted, sent } = counting(client);
+    const store = attach(new MemcachedStore(counted, { prefix: PREFIX }), clock);
+    const anonymous = record(clock, 60);
+    await store.create(anonymous);
+    await store.save(anonymous);
+    assert.deepEqual(sent.splice(0), ['add', 'replace']);
+    await store.update(anonymous.sessionKey, (data) => ({ ...anonymous, data }));
+    assert.deepEqual(sent.splice(0), ['add', 'get', 'replace', 'delete']);
+    await store.create(owned(clock, 60, 'u1'));
+    assert.deepEqual(sent.splice(0), ['add', 'get', 'set', 'delete', 'add']);
+  });
+
+  test('the user index is the item prefix:user:<digest>, a JSON map expiring with its longest session', async () => {
+    const clock = testClock();
+    const prefix = `${PREFIX}:${randomUUID()}`;
+    const store = attach(new MemcachedStore(client, { prefix }), clock);
+    const userId = 'name with spaces and a long tail '.repeat(20);
+    const digest = createHash('sha256').update(userId).digest('base64url').slice(0, 32);
+    const key = `${prefix}:user:${digest}`;
+    const short = owned(clock, 600, userId, 'Firefox');
+    const long = owned(clock, 7_200, userId);
+    await store.create(short);
+    assert.ok(near((await readItem(server.port, key))?.ttl ?? 0, 600));
+    await store.create(long);
+    await store.save({ ...short, expiresAt: new Date(clock().getTime() + 60_000) });
+    const item = await readItem(server.port, key);
+    assert.ok(item && near(item.ttl, 7_200), `TTL ${item?.ttl}`);
+    const now = clock().getTime();
+    assert.deepEqual(JSON.parse(item.value), {
+      [short.sessionKey]: {
+        createdAt: now,
+        lastActivity: now,
+        expiresAt: now + 60_000,
+        userAgent: 'Firefox',
+      },
+      [long.sessionKey]: { createdAt: now, lastActivity: now, expiresAt: now + 7_200_000 },
+    });
+    assert.equal(await readItem(server.port, `${key}.lock`), null);
+    assert.deepEqual(
+      (await store.listSessions(userId)).map((s) => s.keyHash).sort(),
+      [short, long].map((r) => sessionKeyHash(r.sessionKey)).sort(),
+    );
+  });
+
+  test('listSessions prunes the entries of sessions deleted or now of another user', async () => {
+    const clock = testClock();
+    const prefix = `${PREFIX}:${randomUUID()}`;
+    const store = attach(new MemcachedStore(client, { prefix }), clock);
+    const digest = createHash('sha256').update('u1').digest('base64url').slice(0, 32);
+    const indexed = async () => {
+      const item = await readItem(server.port, `${prefix}:user:${digest}`);
+      return Object.keys(JSON.parse(item?.value ?? '{}')).length;
+    };
+    const [kept, deleted, moved] = [
+      owned(clock, 600, 'u1'),
+      owned(clock, 600, 'u1'),
+      owned(clock, 600, 'u1'),
+    ];
+    for (const rec of [kept, deleted, moved]) await store.create(rec);
+    await store.delete(deleted.sessionKey);
+    await store.save({ ...moved, data: { [USER_SESSION_KEYS.userId]: 'u2' }, userId: 'u2' });
+    assert.equal((await store.listSessions('u1')).length, 1);
+    // Entries written in the last minute stay: their session's write may still be in flight.
+    assert.equal(await indexed(), 3);
+    clock.advance(61);
+    assert.equal((await store.listSessions('u1')).length, 1);
+    const item = await readItem(server.port, `${prefix}:user:${digest}`);
+    assert.deepEqual(Object.keys(JSON.parse(item?.value ?? '{}')), [kept.sessionKey]);
+  });
+
+  test('deleteUserSessions leaves a session filed under the user that now belongs to another', async () => {
+    const clock = testClock();
+    const prefix = `${PREFIX}:${randomUUID()}`;
+    const store = attach(new MemcachedStore(client, { prefix }), clock);
+    const moved = owned(clock, 600, 'u1');
+    await store.create(moved);
+    await store.save({ ...moved, data: { [USER_SESSION_KEYS.userId]: 'u2' }, userId: 'u2' });
+    assert.equal(await store.deleteUserSessions('u1'), 0);
+    assert.ok(await store.load(moved.sessionKey));
+    const digest = createHash('sha256').update('u1').digest('base64url').slice(0, 32);
+    assert.ok(await readItem(server.port, `${prefix}:user:${digest}`), 'kept for a minute');
+    clock.advance(61);
+    assert.equal(await store.deleteUserSessions('u1'), 0);
+    assert.equal(await readItem(server.port, `${prefix}:user:${digest}`), null);
+    assert.equal(await store.deleteUserSessions('u2'), 1);
+    assert.equal(await store.load(moved.sessionKey), null);
   });
 });
 

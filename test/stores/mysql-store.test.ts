@@ -16,6 +16,7 @@ import {
   instantOf,
   type SqlHarness,
   silentServer,
+  type UserRow,
   uniqueTable,
 } from './sql-harness.js';
 import { assertOutage, sqlStoreTests } from './sql-store-tests.js';
@@ -31,7 +32,11 @@ const skip = await needService(
 
 const tables: string[] = [];
 after(async () => {
-  if (!skip) for (const table of tables) await pool.query(`DROP TABLE IF EXISTS \`${table}\``);
+  if (!skip) {
+    for (const table of tables) {
+      await pool.query(`DROP TABLE IF EXISTS \`${table}\`, \`${table}_keepstate_user\``);
+    }
+  }
   await pool.end();
 });
 
@@ -67,6 +72,16 @@ const harness: SqlHarness = {
     );
   },
   rows: (store) => rowsOf(store.table),
+  async userRows(store) {
+    const [rows] = await pool.query(
+      `SELECT session_key, user_id, user_agent FROM \`${store.userTable}\` ORDER BY session_key`,
+    );
+    return rows as UserRow[];
+  },
+  async execute(sql) {
+    await pool.query(sql);
+  },
+  reopen: (store) => new MysqlStore(pool, { table: store.table }),
   async close() {},
 };
 
@@ -99,6 +114,35 @@ describe('MysqlStore', { skip }, () => {
         assert.deepEqual(indexes, [
           { name: 'django_session_expire_date_a5c62663', col: 'expire_date', nu: 1 },
           { name: 'PRIMARY', col: 'session_key', nu: 0 },
+        ]);
+        const [userColumns] = await own.query(
+          'SELECT column_name AS name, column_type AS type, is_nullable AS nullable, character_set_name AS cs FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position',
+          [database, 'django_session_keepstate_user'],
+        );
+        assert.deepEqual(
+          (
+            userColumns as { name: string; type: string; nullable: string; cs: string | null }[]
+          ).map(
+            (c) =>
+              `${c.name} ${c.type} ${c.nullable}${c.name.startsWith('user_') ? ` ${c.cs}` : ''}`,
+          ),
+          [
+            'session_key varchar(40) NO',
+            'user_id varchar(255) NO utf8mb4',
+            'created_at datetime(6) NO',
+            'last_activity datetime(6) NO',
+            'expire_date datetime(6) NO',
+            'user_agent varchar(512) YES utf8mb4',
+          ],
+        );
+        const [userIndexes] = await own.query(
+          'SELECT index_name AS name, column_name AS col FROM information_schema.statistics WHERE table_schema = ? AND table_name = ? ORDER BY index_name',
+          [database, 'django_session_keepstate_user'],
+        );
+        assert.deepEqual(userIndexes, [
+          { name: 'django_session_keepstate_user_expire_date_afd29da1', col: 'expire_date' },
+          { name: 'django_session_keepstate_user_user_id_b5b27ca2', col: 'user_id' },
+          { name: 'PRIMARY', col: 'session_key' },
         ]);
       } finally {
         await own.end();

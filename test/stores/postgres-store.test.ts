@@ -16,6 +16,7 @@ import {
   instantOf,
   type SqlHarness,
   silentServer,
+  type UserRow,
   uniqueTable,
 } from './sql-harness.js';
 import { assertOutage, sqlStoreTests } from './sql-store-tests.js';
@@ -37,7 +38,11 @@ const skip = await needService(
 
 const tables: string[] = [];
 after(async () => {
-  if (!skip) for (const table of tables) await pool.query(`DROP TABLE IF EXISTS "${table}"`);
+  if (!skip) {
+    for (const table of tables) {
+      await pool.query(`DROP TABLE IF EXISTS "${table}", "${table}_keepstate_user"`);
+    }
+  }
   await pool.end();
 });
 
@@ -68,6 +73,16 @@ const harness: SqlHarness = {
     );
     return rows.map((row) => ({ ...row, expire_date: djangoText(row.expire_date) })).sort(byKey);
   },
+  async userRows(store) {
+    const { rows } = await pool.query<UserRow>(
+      `SELECT session_key, user_id, user_agent FROM "${store.userTable}" ORDER BY session_key`,
+    );
+    return rows;
+  },
+  async execute(sql) {
+    await pool.query(sql);
+  },
+  reopen: (store) => new PostgresStore(pool, { table: store.table }),
   async close() {},
 };
 
@@ -111,7 +126,7 @@ describe('PostgresStore', { skip }, () => {
           },
         ]);
         const indexes = await client.query(
-          'SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname',
+          "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = 'django_session' ORDER BY indexname",
           [schema],
         );
         assert.deepEqual(
@@ -122,6 +137,35 @@ describe('PostgresStore', { skip }, () => {
             'CREATE INDEX django_session_expire_date_a5c62663 ON django_session USING btree (expire_date)',
             'CREATE UNIQUE INDEX django_session_pkey ON django_session USING btree (session_key)',
             'CREATE INDEX django_session_session_key_c0390e0f_like ON django_session USING btree (session_key varchar_pattern_ops)',
+          ],
+        );
+        const userColumns = await client.query(
+          `SELECT column_name, data_type, character_maximum_length, is_nullable FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'django_session_keepstate_user' ORDER BY ordinal_position`,
+          [schema],
+        );
+        assert.deepEqual(
+          userColumns.rows.map((c) =>
+            [c.column_name, c.data_type, c.character_maximum_length, c.is_nullable].join(' '),
+          ),
+          [
+            'session_key character varying 40 NO',
+            'user_id character varying 255 NO',
+            'created_at timestamp with time zone  NO',
+            'last_activity timestamp with time zone  NO',
+            'expire_date timestamp with time zone  NO',
+            'user_agent character varying 512 YES',
+          ],
+        );
+        const userIndexes = await client.query(
+          "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'django_session_keepstate_user' ORDER BY indexname",
+          [schema],
+        );
+        assert.deepEqual(
+          userIndexes.rows.map((row) => row.indexname),
+          [
+            'django_session_keepstate_user_expire_date_afd29da1',
+            'django_session_keepstate_user_pkey',
+            'django_session_keepstate_user_user_id_b5b27ca2',
           ],
         );
       } finally {

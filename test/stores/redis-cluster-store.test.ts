@@ -54,8 +54,9 @@ describe('RedisStore on a Redis Cluster of three masters', { skip }, () => {
     await servers?.stop();
   });
 
+  // A prefix per store: the suite's user indexes (user "u1", say) must start empty each time.
   storeSuite('RedisStore (cluster)', (clock) =>
-    attach(new RedisStore(cluster, { prefix: PREFIX }), clock),
+    attach(new RedisStore(cluster, { prefix: `${PREFIX}:${randomUUID()}` }), clock),
   );
 
   test('sessions spread over all three masters, and every one round-trips', async () => {
@@ -103,6 +104,36 @@ describe('RedisStore on a Redis Cluster of three masters', { skip }, () => {
       await store.delete(rec.sessionKey);
       assert.equal(await store.exists(rec.sessionKey), false);
     }
+  });
+
+  test("a user's index lives in another slot than the sessions, and still lists and deletes them all", async () => {
+    const clock = testClock();
+    const prefix = `${PREFIX}:${randomUUID()}`;
+    const store = attach(new RedisStore(cluster, { prefix }), clock);
+    const expiresAt = new Date(clock().getTime() + 600_000);
+    const records = Array.from({ length: 12 }, () => ({
+      sessionKey: generateSessionKey(),
+      data: { _keepstate_user: 'u1' },
+      expiresAt,
+      userId: 'u1',
+    }));
+    await Promise.all(records.map((rec) => store.create(rec)));
+    const slot = (key: string) => cluster.cluster('KEYSLOT', key);
+    const indexSlot = await slot(`${prefix}:keepstate:user:u1`);
+    const sessionSlots = await Promise.all(
+      records.map((rec) => slot(`${prefix}:${rec.sessionKey}`)),
+    );
+    assert.ok(sessionSlots.some((s) => s !== indexSlot));
+    assert.equal((await store.listSessions('u1')).length, records.length);
+    const [kept] = records;
+    await Promise.all(
+      records.map((rec) => store.update(rec.sessionKey, (data) => ({ ...rec, data }))),
+    );
+    assert.equal(
+      await store.deleteUserSessions('u1', { except: kept?.sessionKey ?? null }),
+      records.length - 1,
+    );
+    assert.equal((await store.listSessions('u1')).length, 1);
   });
 
   test('a cluster that cannot be reached gives StoreError', async () => {

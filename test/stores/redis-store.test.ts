@@ -6,9 +6,10 @@ import { Redis } from 'ioredis';
 import { CreateError, StoreError, UpdateError } from '../../src/core/errors.js';
 import { isoformat } from '../../src/core/expiry.js';
 import { encodeSessionData } from '../../src/core/session-codec.js';
-import { generateSessionKey } from '../../src/core/session-key.js';
+import { generateSessionKey, sessionKeyHash } from '../../src/core/session-key.js';
 import { SessionManager } from '../../src/core/session-manager.js';
 import type { SessionRecord } from '../../src/core/session-store.js';
+import { USER_SESSION_KEYS } from '../../src/core/session-user.js';
 import { ImproperlyConfigured } from '../../src/improperly-configured.js';
 import { RedisStore } from '../../src/stores/redis-store.js';
 import { attach, TEST_SECRET } from '../support/attach.js';
@@ -45,6 +46,31 @@ function record(clock: TestClock, ageSeconds: number, data: SessionRecord['data'
   };
 }
 
+/** A record of `userId`'s, as the core writes it: the user in the data and on the record. */
+function owned(clock: TestClock, ageSeconds: number, userId: string, userAgent?: string) {
+  return {
+    ...record(clock, ageSeconds, { [USER_SESSION_KEYS.userId]: userId }),
+    userId,
+    ...(userAgent !== undefined && { userAgent }),
+  };
+}
+
+/** `client`, with the name of every command sent through it pushed onto `sent`. */
+function counting(client: Redis): { client: Redis; sent: string[] } {
+  const sent: string[] = [];
+  const proxy = new Proxy(client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      return (...args: unknown[]) => {
+        sent.push(property);
+        return value.apply(target, args);
+      };
+    },
+  });
+  return { client: proxy, sent };
+}
+
 describe('RedisStore on a standalone Redis', { skip }, () => {
   let redis: Redis;
   /** Bare keys written by tests with no prefix, deleted at the end. */
@@ -66,7 +92,10 @@ describe('RedisStore on a standalone Redis', { skip }, () => {
     redis.disconnect();
   });
 
-  storeSuite('RedisStore', (clock) => attach(new RedisStore(redis, { prefix: PREFIX }), clock));
+  // A prefix per store: the suite's user indexes (user "u1", say) must start empty each time.
+  storeSuite('RedisStore', (clock) =>
+    attach(new RedisStore(redis, { prefix: `${PREFIX}:${randomUUID()}` }), clock),
+  );
 
   test("stores Django's encoded data under prefix:key, with the TTL from the manager's clock", async () => {
     const clock = testClock();
@@ -187,6 +216,178 @@ describe('RedisStore on a standalone Redis', { skip }, () => {
     const store = new RedisStore(redis, { prefix: PREFIX });
     await assert.rejects(store.load(generateSessionKey()), ImproperlyConfigured);
     await assert.rejects(store.create(record(testClock(), 60)), ImproperlyConfigured);
+  });
+
+  test("update writes Django's encoded data and the merge's TTL, with the same layout as save", async () => {
+    const clock = testClock();
+    const store = attach(new RedisStore(redis, { prefix: PREFIX }), clock);
+    const rec = record(clock, 60, { a: 1 });
+    await store.create(rec);
+    await store.update(rec.sessionKey, (latest) => ({
+      ...rec,
+      data: { ...latest, b: 'Zoë' },
+      expiresAt: new Date(clock().getTime() + 7_200_000),
+    }));
+    const key = `${PREFIX}:${rec.sessionKey}`;
+    const data = { a: 1, b: 'Zoë' };
+    assert.equal(await redis.get(key), encodeSessionData(data, { secret: TEST_SECRET, clock }));
+    const pttl = await redis.pttl(key);
+    assert.ok(pttl > 7_200_000 - 60_000 && pttl <= 7_200_000, `PTTL ${pttl}`);
+  });
+
+  test('update whose merge gives a passed expiresAt deletes the session', async () => {
+    const clock = testClock();
+    const store = attach(new RedisStore(redis, { prefix: PREFIX }), clock);
+    const rec = record(clock, 60);
+    await store.create(rec);
+    await store.update(rec.sessionKey, (latest) => ({ ...rec, data: latest, expiresAt: clock() }));
+    assert.equal(await redis.exists(`${PREFIX}:${rec.sessionKey}`), 0);
+  });
+
+  test('update merges again when another write came between its read and its write', async () => {
+    const clock = testClock();
+    const store = attach(new RedisStore(redis, { prefix: PREFIX }), clock);
+    const other = attach(new RedisStore(redis, { prefix: PREFIX }), clock);
+    const rec = record(clock, 60, { a: 1 });
+    await store.create(rec);
+    const seen: unknown[] = [];
+    let interfered: Promise<unknown> | undefined;
+    await store.update(rec.sessionKey, (latest) => {
+      seen.push(latest);
+      // Sent on the same connection before the compare-and-set, so it lands in between.
+      interfered ??= other.save({ ...rec, data: { ...latest, other: true } });
+      return { ...rec, data: { ...latest, mine: true } };
+    });
+    await interfered;
+    assert.deepEqual(seen, [{ a: 1 }, { a: 1, other: true }]);
+    assert.deepEqual((await store.load(rec.sessionKey))?.data, { a: 1, other: true, mine: true });
+  });
+
+  test('update gives StoreError, not a lost write, when the session changes under every attempt', async () => {
+    const clock = testClock();
+    const store = attach(new RedisStore(redis, { prefix: PREFIX }), clock);
+    const rec = record(clock, 60);
+    await store.create(rec);
+    const key = `${PREFIX}:${rec.sessionKey}`;
+    let merges = 0;
+    await assert.rejects(
+      store.update(rec.sessionKey, (latest) => {
+        merges++;
+        void redis.set(key, `changed-${merges}`, 'KEEPTTL');
+        return { ...rec, data: { ...latest, mine: true } };
+      }),
+      (error: unknown) => error instanceof StoreError && /concurrent/.test(error.message),
+    );
+    assert.equal(merges, 50);
+    assert.equal(await redis.get(key), 'changed-50');
+  });
+
+  test('update loads its script again after SCRIPT FLUSH (NOSCRIPT)', async () => {
+    const clock = testClock();
+    const store = attach(new RedisStore(redis, { prefix: PREFIX }), clock);
+    const rec = record(clock, 60, { a: 1 });
+    await store.create(rec);
+    await redis.script('FLUSH');
+    await store.update(rec.sessionKey, (latest) => ({ ...rec, data: { ...latest, b: 2 } }));
+    assert.deepEqual((await store.load(rec.sessionKey))?.data, { a: 1, b: 2 });
+  });
+
+  test('an anonymous session costs one command to create or save; a user adds one (the index)', async () => {
+    const clock = testClock();
+    const { client, sent } = counting(redis);
+    const store = attach(new RedisStore(client, { prefix: PREFIX }), clock);
+    // Loads the scripts (a SCRIPT FLUSH in another test would cost one EVAL each).
+    const warm = owned(clock, 60, 'u1');
+    await store.create(warm);
+    await store.update(warm.sessionKey, (latest) => ({ ...warm, data: latest }));
+    sent.length = 0;
+    const anonymous = record(clock, 60);
+    await store.create(anonymous);
+    await store.save(anonymous);
+    assert.deepEqual(sent.splice(0), ['set', 'set']);
+    await store.update(anonymous.sessionKey, (latest) => ({ ...anonymous, data: latest }));
+    assert.deepEqual(sent.splice(0), ['get', 'evalsha']);
+    const user = owned(clock, 60, 'u1');
+    await store.create(user);
+    await store.save(user);
+    assert.deepEqual(sent.splice(0), ['evalsha', 'set', 'evalsha', 'set']);
+  });
+
+  test('the user index is the hash prefix:keepstate:user:<encoded user id>, living as long as its longest session', async () => {
+    const clock = testClock();
+    const prefix = `${PREFIX}:${randomUUID()}`;
+    const store = attach(new RedisStore(redis, { prefix }), clock);
+    const userId = 'name:with spaces/é*\ud800';
+    const hash = `${prefix}:keepstate:user:name%3Awith%20spaces%2F%C3%A9*%uD800`;
+    const short = owned(clock, 600, userId, 'Firefox');
+    const long = owned(clock, 7_200, userId);
+    await store.create(short);
+    assert.ok((await redis.pttl(hash)) <= 600_000);
+    await store.create(long);
+    const pttl = await redis.pttl(hash);
+    assert.ok(pttl > 7_200_000 - 60_000 && pttl <= 7_200_000, `PTTL ${pttl}`);
+    await store.save({ ...short, expiresAt: new Date(clock().getTime() + 60_000) });
+    assert.ok((await redis.pttl(hash)) > 7_200_000 - 60_000, 'a shorter session leaves it');
+    const now = clock().getTime();
+    assert.deepEqual(JSON.parse((await redis.hget(hash, short.sessionKey)) ?? ''), {
+      createdAt: now,
+      lastActivity: now,
+      expiresAt: now + 60_000,
+      userAgent: 'Firefox',
+    });
+    assert.deepEqual(
+      (await store.listSessions(userId)).map((s) => s.keyHash).sort(),
+      [short, long].map((r) => sessionKeyHash(r.sessionKey)).sort(),
+    );
+  });
+
+  test('the user index of a store with no prefix is keepstate:user:<user id>', async () => {
+    const clock = testClock();
+    const store = attach(new RedisStore(redis), clock);
+    const userId = `user-${randomUUID()}`;
+    const rec = owned(clock, 60, userId);
+    bareKeys.push(rec.sessionKey, `keepstate:user:${userId}`);
+    await store.create(rec);
+    assert.equal(await redis.hexists(`keepstate:user:${userId}`, rec.sessionKey), 1);
+  });
+
+  test('listSessions prunes the entries of sessions deleted or now of another user', async () => {
+    const clock = testClock();
+    const prefix = `${PREFIX}:${randomUUID()}`;
+    const store = attach(new RedisStore(redis, { prefix }), clock);
+    const indexed = async (userId: string) =>
+      (await redis.hkeys(`${prefix}:keepstate:user:${userId}`)).length;
+    const [kept, deleted, moved] = [
+      owned(clock, 600, 'u1'),
+      owned(clock, 600, 'u1'),
+      owned(clock, 600, 'u1'),
+    ];
+    for (const rec of [kept, deleted, moved]) await store.create(rec);
+    await store.delete(deleted.sessionKey);
+    await store.save({ ...moved, data: { [USER_SESSION_KEYS.userId]: 'u2' }, userId: 'u2' });
+    assert.equal((await store.listSessions('u1')).length, 1);
+    // Entries written in the last minute stay: their session's write may still be in flight.
+    assert.equal(await indexed('u1'), 3);
+    clock.advance(61);
+    assert.equal((await store.listSessions('u1')).length, 1);
+    assert.deepEqual(await redis.hkeys(`${prefix}:keepstate:user:u1`), [kept.sessionKey]);
+  });
+
+  test('deleteUserSessions leaves a session filed under the user that now belongs to another', async () => {
+    const clock = testClock();
+    const prefix = `${PREFIX}:${randomUUID()}`;
+    const store = attach(new RedisStore(redis, { prefix }), clock);
+    const moved = owned(clock, 600, 'u1');
+    await store.create(moved);
+    await store.save({ ...moved, data: { [USER_SESSION_KEYS.userId]: 'u2' }, userId: 'u2' });
+    assert.equal(await store.deleteUserSessions('u1'), 0);
+    assert.ok(await store.load(moved.sessionKey));
+    assert.equal(await redis.exists(`${prefix}:keepstate:user:u1`), 1, 'kept for a minute');
+    clock.advance(61);
+    assert.equal(await store.deleteUserSessions('u1'), 0);
+    assert.equal(await redis.exists(`${prefix}:keepstate:user:u1`), 0);
+    assert.equal(await store.deleteUserSessions('u2'), 1);
+    assert.equal(await store.load(moved.sessionKey), null);
   });
 });
 

@@ -10,8 +10,19 @@ export interface DjangoRow {
   readonly expire_date: string;
 }
 
+/** A row of a user index table, as the tests compare it. */
+export interface UserRow {
+  readonly session_key: string;
+  readonly user_id: string;
+  readonly user_agent: string | null;
+}
+
 /** The SQL stores' common shape, beyond the contract. */
-export type SqlStore = SessionStore & { readonly table: string; migrate(): Promise<void> };
+export type SqlStore = SessionStore & {
+  readonly table: string;
+  readonly userTable: string;
+  migrate(): Promise<void>;
+};
 
 /** What the shared SQL store tests need of one backend. */
 export interface SqlHarness {
@@ -28,6 +39,12 @@ export interface SqlHarness {
   insert(store: SqlStore, rows: readonly DjangoRow[]): Promise<void>;
   /** Every row of the store's table, sorted by key, `expire_date` written as Django's SQLite text. */
   rows(store: SqlStore): Promise<DjangoRow[]>;
+  /** Every row of the store's user index table, sorted by key: key, user id and user agent. */
+  userRows(store: SqlStore): Promise<UserRow[]>;
+  /** Runs one statement on the store's database, as another client would. */
+  execute(sql: string): Promise<void>;
+  /** A store on the same tables as `store`, attached to nothing and knowing nothing yet. */
+  reopen(store: SqlStore): SqlStore;
   /** Drops every table {@link fresh} made and closes the client. */
   close(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { storeSuite } from '../support/store-suite.js';
 import { type TestClock, testClock } from '../support/test-clock.js';
 import { type Vector, vectors } from '../support/vectors.js';
 import { byKey, type DjangoRow, instantOf, type SqlHarness, type SqlStore } from './sql-harness.js';
+import { sqlUserIndexTests } from './sql-user-index-tests.js';
 
 /** Django's `SECRET_KEY` in the vectors. */
 const DJANGO_SECRET = 'interop-secret';
@@ -172,6 +173,7 @@ function expectedRead(
 export function sqlStoreTests(harness: SqlHarness): void {
   storeSuite(harness.name, async (clock) => attach(await harness.fresh(), clock));
   dbVectors(harness);
+  sqlUserIndexTests(harness);
 
   describe(`${harness.name}: as Django's db engine`, () => {
     test('migrate is idempotent and keeps the rows', async () => {
@@ -300,7 +302,13 @@ export async function assertOutage(store: SqlStore, name: string): Promise<void>
     ['load', () => store.load(key)],
     ['create', () => store.create(record)],
     ['save', () => store.save(record)],
+    ['update', () => store.update?.(key, () => record) ?? Promise.reject(new Error('no update'))],
     ['delete', () => store.delete(key)],
+    ['listSessions', () => store.listSessions?.('u1') ?? Promise.reject(new Error('none'))],
+    [
+      'deleteUserSessions',
+      () => store.deleteUserSessions?.('u1') ?? Promise.reject(new Error('none')),
+    ],
     ['exists', () => store.exists(key)],
     ['clearExpired', () => store.clearExpired()],
     ['migrate', () => store.migrate()],

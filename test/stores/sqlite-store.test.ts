@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { StoreError } from '../../src/core/errors.js';
 import { SessionManager } from '../../src/core/session-manager.js';
 import { ImproperlyConfigured } from '../../src/improperly-configured.js';
+import { compareAndSet, MAX_ATTEMPTS } from '../../src/stores/sql/compare-and-set.js';
 import { djangoIndexName } from '../../src/stores/sql/django-index-name.js';
 import { expireDateText, parseExpireDateText } from '../../src/stores/sql/expire-date-text.js';
 import { SqliteStore } from '../../src/stores/sql/sqlite-store.js';
@@ -20,6 +21,7 @@ import {
   type DjangoRow,
   type SqlHarness,
   type SqlStore,
+  type UserRow,
   uniqueTable,
 } from './sql-harness.js';
 import { assertOutage, sqlStoreTests } from './sql-store-tests.js';
@@ -60,27 +62,97 @@ const harness: SqlHarness = {
   async rows(store: SqlStore) {
     return rows(db, store.table);
   },
+  async userRows(store) {
+    return db
+      .prepare(
+        `SELECT session_key, user_id, user_agent FROM "${store.userTable}" ORDER BY session_key`,
+      )
+      .all() as UserRow[];
+  },
+  async execute(sql) {
+    db.exec(sql);
+  },
+  reopen: (store) => new SqliteStore(db, { table: store.table }),
   async close() {},
 };
 
 sqlStoreTests(harness);
 
 describe('SqliteStore', () => {
-  test("migrate makes exactly the schema of Django's migrate", async () => {
+  test("migrate makes exactly the schema of Django's migrate, and the user index", async () => {
     const memory = new Database(':memory:');
     const store = new SqliteStore(memory);
     assert.equal(store.table, 'django_session');
+    assert.equal(store.userTable, 'django_session_keepstate_user');
     await store.migrate();
     await store.migrate();
     const fixture = JSON.parse(
       readFileSync(new URL('../fixtures/vectors-django-5.2.json', import.meta.url), 'utf8'),
     ) as { django_session_schema: { type: string; name: string; sql: string }[] };
     const django = fixture.django_session_schema.filter((o) => o.name.startsWith('django_session'));
-    const ours = memory
-      .prepare('SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL')
-      .all();
-    assert.deepEqual(ours, django);
+    const schema = (table: string) =>
+      memory
+        .prepare(
+          'SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL AND tbl_name = ?',
+        )
+        .all(table);
+    assert.deepEqual(schema('django_session'), django);
+    assert.deepEqual(
+      schema('django_session_keepstate_user').map((o) => (o as { sql: string }).sql),
+      [
+        'CREATE TABLE "django_session_keepstate_user" ("session_key" varchar(40) NOT NULL PRIMARY KEY, "user_id" varchar(255) NOT NULL, "created_at" datetime NOT NULL, "last_activity" datetime NOT NULL, "expire_date" datetime NOT NULL, "user_agent" varchar(512) NULL)',
+        'CREATE INDEX "django_session_keepstate_user_user_id_b5b27ca2" ON "django_session_keepstate_user" ("user_id")',
+        'CREATE INDEX "django_session_keepstate_user_expire_date_afd29da1" ON "django_session_keepstate_user" ("expire_date")',
+      ],
+    );
     memory.close();
+  });
+
+  test('update runs its merge once, in a transaction other connections wait for', async () => {
+    const clock = testClock();
+    const store = attach(await harness.fresh(), clock);
+    const other = new Database(join(dir, 'sessions.sqlite3'), { timeout: 0 });
+    const key = 'q'.repeat(32);
+    await store.create({ sessionKey: key, data: { a: 1 }, expiresAt: new Date(2e12) });
+    let merges = 0;
+    await store.update?.(key, (latest) => {
+      merges += 1;
+      // The write lock is held: another connection cannot write until the update commits.
+      assert.throws(
+        () => other.prepare(`DELETE FROM "${store.table}" WHERE session_key = ?`).run(key),
+        /locked|busy/i,
+      );
+      return { sessionKey: key, data: { ...latest, b: 2 }, expiresAt: new Date(2e12) };
+    });
+    assert.equal(merges, 1);
+    assert.deepEqual((await store.load(key))?.data, { a: 1, b: 2 });
+    other.close();
+  });
+
+  test('an update that keeps meeting other writes gives up with a StoreError', async () => {
+    let attempts = 0;
+    await assert.rejects(
+      compareAndSet('TestStore', async () => {
+        attempts += 1;
+        return false;
+      }),
+      (error: Error) =>
+        error instanceof StoreError && /TestStore could not update a session/.test(error.message),
+    );
+    assert.equal(attempts, MAX_ATTEMPTS);
+  });
+
+  test('a user table name is derived within the limit, and checked like the table', () => {
+    const long = new SqliteStore(db, { table: 'a'.repeat(70) });
+    assert.equal(long.userTable, `${'a'.repeat(70)}_keepstate_user`);
+    assert.equal(new SqliteStore(db, { userTable: 'my_index' }).userTable, 'my_index');
+    for (const userTable of ['bad name', 'django_session']) {
+      assert.throws(
+        () => new SqliteStore(db, { userTable }),
+        (error: Error) =>
+          error instanceof ImproperlyConfigured && /`userTable`/.test(error.message),
+      );
+    }
   });
 
   test('puts a database file in WAL mode, unless told not to', () => {

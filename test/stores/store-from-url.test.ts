@@ -108,13 +108,13 @@ describe('storeFromUrl on real servers', () => {
     if (!postgresSkip) {
       const { default: driver } = await import('pg');
       const pool = new driver.Pool({ connectionString: POSTGRES_URL });
-      await pool.query(`DROP TABLE IF EXISTS ${TABLE}`);
+      await pool.query(`DROP TABLE IF EXISTS ${TABLE}, ${TABLE}_keepstate_user`);
       await pool.end();
     }
     if (!mysqlSkip) {
       const { createConnection } = await import('mysql2/promise');
       const connection = await createConnection(MYSQL_URL);
-      await connection.query(`DROP TABLE IF EXISTS ${TABLE}`);
+      await connection.query(`DROP TABLE IF EXISTS ${TABLE}, ${TABLE}_keepstate_user`);
       await connection.end();
     }
   });

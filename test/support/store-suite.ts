@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CreateError, UpdateError } from '../../src/core/errors.js';
-import { generateSessionKey } from '../../src/core/session-key.js';
-import type { SessionData, SessionRecord, SessionStore } from '../../src/core/session-store.js';
+import { generateSessionKey, sessionKeyHash } from '../../src/core/session-key.js';
+import type {
+  SessionData,
+  SessionMerge,
+  SessionRecord,
+  SessionStore,
+} from '../../src/core/session-store.js';
+import { USER_SESSION_KEYS } from '../../src/core/session-user.js';
 import type { TestClock } from './test-clock.js';
 import { testClock } from './test-clock.js';
+
+const USER_KEY = USER_SESSION_KEYS.userId;
 
 /** How the suite gets a fresh, empty store on a clock it controls. */
 export type StoreFactory = (clock: TestClock) => Promise<SessionStore> | SessionStore;
@@ -185,6 +193,216 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       assert.ok(first);
       (first.data.list as number[]).push(2);
       assert.deepEqual((await store.load(rec.sessionKey))?.data, { list: [1] });
+    });
+  });
+
+  describe(`${name}: update merges into the latest data`, () => {
+    // A merge as the core makes it: this request's changes on top of whatever is stored now.
+    const merging =
+      (rec: SessionRecord, changes: SessionData, removed: string[] = []): SessionMerge =>
+      (latest) => {
+        const data = { ...latest, ...changes };
+        for (const key of removed) delete data[key];
+        return { ...rec, data };
+      };
+
+    test('update applies the changes to the stored data', async (t) => {
+      const { store, clock } = await setup();
+      if (store.update === undefined) return t.skip('the store has no atomic update');
+      const rec = record({ a: 1, gone: true }, clock);
+      await store.create(rec);
+      assert.equal(
+        await store.update(rec.sessionKey, merging(rec, { b: 2 }, ['gone'])),
+        rec.sessionKey,
+      );
+      assert.deepEqual((await store.load(rec.sessionKey))?.data, { a: 1, b: 2 });
+    });
+
+    test('update of a missing record is an UpdateError and creates nothing', async (t) => {
+      const { store, clock } = await setup();
+      if (store.update === undefined) return t.skip('the store has no atomic update');
+      const rec = record({ a: 1 }, clock);
+      await assert.rejects(store.update(rec.sessionKey, merging(rec, { b: 2 })), UpdateError);
+      assert.equal(await store.load(rec.sessionKey), null);
+    });
+
+    test('twenty concurrent updates, each setting its own key, keep all twenty', async (t) => {
+      const { store, clock } = await setup();
+      if (store.update === undefined) return t.skip('the store has no atomic update');
+      const rec = record({ start: true }, clock);
+      await store.create(rec);
+      const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+      await Promise.all(
+        keys.map((key) => store.update?.(rec.sessionKey, merging(rec, { [key]: key }))),
+      );
+      const data = (await store.load(rec.sessionKey))?.data;
+      assert.deepEqual(Object.keys(data ?? {}).sort(), ['start', ...keys].sort());
+    });
+
+    test('concurrent updates of one key end with one of the values', async (t) => {
+      const { store, clock } = await setup();
+      if (store.update === undefined) return t.skip('the store has no atomic update');
+      const rec = record({ x: 'start' }, clock);
+      await store.create(rec);
+      const values = Array.from({ length: 10 }, (_, i) => `v${i}`);
+      await Promise.all(values.map((x) => store.update?.(rec.sessionKey, merging(rec, { x }))));
+      const data = (await store.load(rec.sessionKey))?.data;
+      assert.ok(values.includes(data?.x as string), `x is ${String(data?.x)}`);
+      assert.deepEqual(Object.keys(data ?? {}), ['x']);
+    });
+
+    test('a delete racing updates wins: the record stays deleted', async (t) => {
+      const { store, clock } = await setup();
+      if (store.update === undefined) return t.skip('the store has no atomic update');
+      const rec = record({ a: 1 }, clock);
+      await store.create(rec);
+      const updates = Array.from({ length: 5 }, (_, i) =>
+        store.update?.(rec.sessionKey, merging(rec, { [`k${i}`]: i })),
+      );
+      const results = await Promise.allSettled([...updates, store.delete(rec.sessionKey)]);
+      for (const result of results) {
+        if (result.status === 'rejected') assert.ok(result.reason instanceof UpdateError);
+      }
+      assert.equal(await store.load(rec.sessionKey), null);
+      await assert.rejects(store.update(rec.sessionKey, merging(rec, { late: 1 })), UpdateError);
+      assert.equal(await store.load(rec.sessionKey), null);
+    });
+
+    test('update writes the expiry the merge gives', async (t) => {
+      const { store, clock } = await setup();
+      if (store.update === undefined) return t.skip('the store has no atomic update');
+      const rec = record({ a: 1 }, clock, 60);
+      await store.create(rec);
+      const later = new Date(clock().getTime() + 3_600_000);
+      await store.update(rec.sessionKey, (latest) => ({ ...rec, data: latest, expiresAt: later }));
+      const loaded = await store.load(rec.sessionKey);
+      if (store.selfExpiring !== true) {
+        assert.equal(
+          Math.floor((loaded?.expiresAt.getTime() ?? 0) / 1000),
+          Math.floor(later.getTime() / 1000),
+        );
+      }
+      assert.deepEqual(loaded?.data, { a: 1 });
+    });
+  });
+
+  describe(`${name}: a user's sessions`, () => {
+    const owned = (
+      clock: TestClock,
+      userId: string,
+      userAgent?: string,
+      ageSeconds = 1_209_600,
+    ): SessionRecord => ({
+      ...record({ [USER_KEY]: userId }, clock, ageSeconds),
+      userId,
+      ...(userAgent !== undefined && { userAgent }),
+    });
+    const keyHashes = async (store: SessionStore, userId: string) =>
+      ((await store.listSessions?.(userId)) ?? []).map((s) => s.keyHash).sort();
+
+    test('listSessions gives each session of the user, by key hash, with its times', async (t) => {
+      const { store, clock } = await setup();
+      if (store.listSessions === undefined) return t.skip('the store keeps no user index');
+      const created = clock();
+      const first = owned(clock, 'u1', 'Firefox on Linux');
+      await store.create(first);
+      await store.create(owned(clock, 'u2'));
+      await store.create(record({ anonymous: true }, clock));
+      const [listed, ...rest] = await store.listSessions('u1');
+      assert.deepEqual(rest, []);
+      assert.ok(listed);
+      assert.equal(listed.keyHash, sessionKeyHash(first.sessionKey));
+      assert.equal(listed.userAgent, 'Firefox on Linux');
+      assert.equal(
+        Math.floor(listed.createdAt.getTime() / 1000),
+        Math.floor(created.getTime() / 1000),
+      );
+      assert.equal(listed.lastActivity.getTime(), listed.createdAt.getTime());
+      assert.equal(
+        Math.floor(listed.expiresAt.getTime() / 1000),
+        Math.floor(first.expiresAt.getTime() / 1000),
+      );
+      assert.deepEqual(await store.listSessions('nobody'), []);
+    });
+
+    test('a save moves lastActivity on and keeps createdAt', async (t) => {
+      const { store, clock } = await setup();
+      if (store.listSessions === undefined) return t.skip('the store keeps no user index');
+      const rec = owned(clock, 'u1');
+      await store.create(rec);
+      const created = clock();
+      clock.advance(120);
+      await store.save({ ...rec, expiresAt: new Date(clock().getTime() + 600_000) });
+      const [listed] = await store.listSessions('u1');
+      assert.ok(listed);
+      assert.equal(
+        Math.floor(listed.createdAt.getTime() / 1000),
+        Math.floor(created.getTime() / 1000),
+      );
+      assert.equal(
+        Math.floor(listed.lastActivity.getTime() / 1000),
+        Math.floor(clock().getTime() / 1000),
+      );
+    });
+
+    test('an update files the session under the user the merge gives', async (t) => {
+      const { store, clock } = await setup();
+      if (store.listSessions === undefined || store.update === undefined) {
+        return t.skip('the store keeps no user index or has no atomic update');
+      }
+      const rec = record({ anonymous: true }, clock);
+      await store.create(rec);
+      await store.update(rec.sessionKey, (latest) => ({
+        ...rec,
+        data: { ...latest, [USER_KEY]: 'u9' },
+        userId: 'u9',
+      }));
+      assert.deepEqual(await keyHashes(store, 'u9'), [sessionKeyHash(rec.sessionKey)]);
+    });
+
+    test('a session whose user changed or that was deleted is no longer listed', async (t) => {
+      const { store, clock } = await setup();
+      if (store.listSessions === undefined) return t.skip('the store keeps no user index');
+      const moved = owned(clock, 'u1');
+      const deleted = owned(clock, 'u1');
+      const kept = owned(clock, 'u1');
+      for (const rec of [moved, deleted, kept]) await store.create(rec);
+      await store.save({ ...moved, data: { [USER_KEY]: 'u2' }, userId: 'u2' });
+      await store.delete(deleted.sessionKey);
+      assert.deepEqual(await keyHashes(store, 'u1'), [sessionKeyHash(kept.sessionKey)]);
+      assert.deepEqual(await keyHashes(store, 'u2'), [sessionKeyHash(moved.sessionKey)]);
+    });
+
+    test('an expired session is not listed', async (t) => {
+      const { store, clock } = await setup();
+      if (store.listSessions === undefined) return t.skip('the store keeps no user index');
+      if (store.selfExpiring === true) return t.skip(EXPIRES_BY_ITSELF);
+      const live = owned(clock, 'u1');
+      await store.create(live);
+      await store.create(owned(clock, 'u1', undefined, 60));
+      clock.advance(61);
+      assert.deepEqual(await keyHashes(store, 'u1'), [sessionKeyHash(live.sessionKey)]);
+    });
+
+    test('deleteUserSessions ends every session of the user but the one kept', async (t) => {
+      const { store, clock } = await setup();
+      if (store.deleteUserSessions === undefined) return t.skip('the store keeps no user index');
+      const current = owned(clock, 'u1');
+      const others = [owned(clock, 'u1'), owned(clock, 'u1', 'phone')];
+      const stranger = owned(clock, 'u2');
+      for (const rec of [current, ...others, stranger]) await store.create(rec);
+      assert.equal(
+        await store.deleteUserSessions('u1', { except: current.sessionKey }),
+        others.length,
+      );
+      for (const rec of others) assert.equal(await store.load(rec.sessionKey), null);
+      assert.ok(await store.load(current.sessionKey));
+      assert.ok(await store.load(stranger.sessionKey));
+      assert.deepEqual(await keyHashes(store, 'u1'), [sessionKeyHash(current.sessionKey)]);
+      assert.equal(await store.deleteUserSessions('u1'), 1);
+      assert.equal(await store.load(current.sessionKey), null);
+      assert.deepEqual(await keyHashes(store, 'u1'), []);
+      assert.equal(await store.deleteUserSessions('nobody'), 0);
     });
   });
 }

@@ -4,7 +4,7 @@ import { CreateError, StoreError, UpdateError } from '../../src/core/errors.js';
 import { sessionKeyTag } from '../../src/core/session-key.js';
 import { SessionManager } from '../../src/core/session-manager.js';
 import type { SessionOptions } from '../../src/core/session-options.js';
-import type { SessionRecord } from '../../src/core/session-store.js';
+import type { SessionMerge, SessionRecord } from '../../src/core/session-store.js';
 import { ImproperlyConfigured } from '../../src/improperly-configured.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
 import { testClock } from '../support/test-clock.js';
@@ -13,7 +13,7 @@ const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 /** Seconds: short, so a hung call fails fast. */
 const TIMEOUT = 0.05;
 
-type Operation = 'load' | 'create' | 'save' | 'delete' | 'exists';
+type Operation = 'load' | 'create' | 'save' | 'update' | 'delete' | 'exists';
 
 /** A MemoryStore whose operations can hang (never settle) or fail with a given error. */
 class FaultyStore extends MemoryStore {
@@ -47,6 +47,10 @@ class FaultyStore extends MemoryStore {
   override async save(record: SessionRecord) {
     await this.#fault('save', record.sessionKey);
     return super.save(record);
+  }
+  override async update(sessionKey: string, merge: SessionMerge) {
+    await this.#fault('update', sessionKey);
+    return super.update(sessionKey, merge);
   }
   override async delete(sessionKey: string) {
     await this.#fault('delete', sessionKey);
@@ -92,6 +96,16 @@ describe('storeTimeout: every store call of a session is bounded', () => {
     ],
     [
       'save',
+      async (m, key) => {
+        const session = m.open(`sessionid=${key}`);
+        // Emptied first: the whole data replaces the stored data, so no merge.
+        await session.clear();
+        await session.set('user', 'bob');
+        return m.commit(session, 200);
+      },
+    ],
+    [
+      'update',
       async (m, key) => {
         const session = m.open(`sessionid=${key}`);
         await session.set('user', 'bob');
@@ -168,7 +182,7 @@ describe('no session key in what a store throws', () => {
   test("a driver's message quoting the key (MySQL's duplicate entry, pg's detail) is scrubbed", async () => {
     const { store, manager, login } = setup();
     const key = await login();
-    store.fail.set('save', (sessionKey) => {
+    store.fail.set('update', (sessionKey) => {
       const driver = Object.assign(new Error(`Duplicate entry '${sessionKey}' for key 'PRIMARY'`), {
         detail: `Key (session_key)=(${sessionKey}) already exists.`,
         code: 'ER_DUP_ENTRY',
@@ -195,7 +209,7 @@ describe('no session key in what a store throws', () => {
   test('CreateError and UpdateError keep their type and lose the key', async () => {
     const { store, manager, login } = setup();
     const key = await login();
-    store.fail.set('save', (sessionKey) => new UpdateError(`Session ${sessionKey} is gone`));
+    store.fail.set('update', (sessionKey) => new UpdateError(`Session ${sessionKey} is gone`));
     const session = manager.open(`sessionid=${key}`);
     await session.set('user', 'eve');
     await assert.rejects(session.save(), (error: unknown) => {

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { generateSessionKey } from '../../src/core/session-key.js';
+import { describe, test } from 'node:test';
+import { UpdateError } from '../../src/core/errors.js';
+import { generateSessionKey, sessionKeyHash } from '../../src/core/session-key.js';
+import type { SessionRecord } from '../../src/core/session-store.js';
+import { USER_SESSION_KEYS } from '../../src/core/session-user.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
 import { storeSuite } from '../support/store-suite.js';
-import { testClock } from '../support/test-clock.js';
+import { type TestClock, testClock } from '../support/test-clock.js';
 
 storeSuite('MemoryStore', (clock) => new MemoryStore({ clock }));
 
@@ -75,4 +78,94 @@ test('MemoryStore: pruneInterval 0 starts no timer; bad options are refused', as
   ]) {
     assert.throws(() => new MemoryStore(options), RangeError);
   }
+});
+
+describe('MemoryStore: update and the user index', () => {
+  const owned = (clock: TestClock, userId: string, ageSeconds = 600): SessionRecord => ({
+    sessionKey: generateSessionKey(),
+    data: { [USER_SESSION_KEYS.userId]: userId },
+    expiresAt: new Date(clock().getTime() + ageSeconds * 1000),
+    userId,
+  });
+  const listed = async (store: MemoryStore, userId: string) =>
+    (await store.listSessions(userId)).map((s) => s.keyHash).sort();
+
+  test('update calls merge once, and a merge that throws writes nothing', async () => {
+    const clock = testClock();
+    const store = new MemoryStore({ clock, pruneInterval: 0 });
+    const rec = owned(clock, 'u1');
+    await store.create(rec);
+    let calls = 0;
+    await store.update(rec.sessionKey, (latest) => {
+      calls++;
+      return { ...rec, data: { ...latest, n: 1 } };
+    });
+    assert.equal(calls, 1);
+    await assert.rejects(
+      store.update(rec.sessionKey, () => {
+        throw new Error('merge failed');
+      }),
+      /merge failed/,
+    );
+    assert.deepEqual((await store.load(rec.sessionKey))?.data, { ...rec.data, n: 1 });
+    assert.deepEqual(await listed(store, 'u1'), [sessionKeyHash(rec.sessionKey)]);
+  });
+
+  test('an expired record cannot be updated', async () => {
+    const clock = testClock();
+    const store = new MemoryStore({ clock, pruneInterval: 0 });
+    const rec = owned(clock, 'u1', 10);
+    await store.create(rec);
+    clock.advance(10);
+    await assert.rejects(
+      store.update(rec.sessionKey, () => rec),
+      UpdateError,
+    );
+  });
+
+  test('eviction, expiry sweeps and a save as anonymous take sessions out of the index', async () => {
+    const clock = testClock();
+    const store = new MemoryStore({ clock, maxSessions: 2, pruneInterval: 0 });
+    const evicted = owned(clock, 'u1');
+    await store.create(evicted);
+    await store.create(owned(clock, 'u2'));
+    await store.create(owned(clock, 'u3'));
+    assert.deepEqual(await listed(store, 'u1'), [], 'evicted as least recently used');
+    assert.equal(await store.deleteUserSessions('u1'), 0);
+
+    const short = owned(clock, 'u2', 5);
+    await store.create(short);
+    clock.advance(5);
+    assert.equal(await store.clearExpired(), 1);
+    assert.equal(await store.deleteUserSessions('u2'), 0);
+
+    const anonymous = owned(clock, 'u4');
+    await store.create(anonymous);
+    await store.save({
+      sessionKey: anonymous.sessionKey,
+      data: {},
+      expiresAt: anonymous.expiresAt,
+    });
+    assert.deepEqual(await listed(store, 'u4'), []);
+    assert.equal(await store.deleteUserSessions('u4'), 0);
+    assert.deepEqual((await store.load(anonymous.sessionKey))?.data, {});
+  });
+
+  test('createdAt restarts when a session moves to another user, and the agent follows the record', async () => {
+    const clock = testClock();
+    const store = new MemoryStore({ clock, pruneInterval: 0 });
+    const rec = owned(clock, 'u1');
+    await store.create(rec);
+    clock.advance(60);
+    await store.save({ ...rec, userId: 'u2', userAgent: 'curl' });
+    const [moved] = await store.listSessions('u2');
+    assert.equal(moved?.createdAt.getTime(), clock().getTime());
+    assert.equal(moved?.userAgent, 'curl');
+    clock.advance(60);
+    await store.update(rec.sessionKey, (latest) => ({ ...rec, data: latest, userId: 'u2' }));
+    const [again] = await store.listSessions('u2');
+    assert.equal(again?.createdAt.getTime(), moved?.createdAt.getTime());
+    assert.equal(again?.lastActivity.getTime(), clock().getTime());
+    assert.equal(again?.userAgent, undefined);
+  });
 });

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { SessionInterrupted } from '../../src/core/errors.js';
 import { SessionManager } from '../../src/core/session-manager.js';
 import type { SessionOptions } from '../../src/core/session-options.js';
+import type { SessionStore } from '../../src/core/session-store.js';
 import { ImproperlyConfigured } from '../../src/improperly-configured.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
 import { testClock } from '../support/test-clock.js';
@@ -361,7 +362,7 @@ describe('SessionManager options', () => {
   });
 });
 
-describe('concurrent requests on one session: whole-session last write wins, as in Django', () => {
+describe("concurrent requests on one session: each request's changes are merged", () => {
   test('a request that only reads never writes back, even after another request wrote', async () => {
     const { manager, store, login } = setup();
     const cookie = await login({ cart: [] });
@@ -370,6 +371,11 @@ describe('concurrent requests on one session: whole-session last write wins, as 
     store.save = (record) => {
       saves++;
       return save(record);
+    };
+    const update = store.update.bind(store);
+    store.update = (sessionKey, merge) => {
+      saves++;
+      return update(sessionKey, merge);
     };
     const reader = manager.open(cookie);
     assert.deepEqual(await reader.get('cart'), []);
@@ -383,19 +389,89 @@ describe('concurrent requests on one session: whole-session last write wins, as 
     });
   });
 
-  test('two writers: the later save replaces the whole session, never a mix of the two', async () => {
+  test('two writers of different keys both keep their change', async () => {
     const { manager, store, login } = setup();
-    const cookie = await login({ a: 0, b: 0 });
+    const cookie = await login({ a: 0, b: 0, gone: 0 });
     const first = manager.open(cookie);
     const second = manager.open(cookie);
     await first.get('a');
     await second.get('a');
     await first.set('a', 1);
     await second.set('b', 2);
+    await second.delete('gone');
     await manager.commit(first, 200);
     await manager.commit(second, 200);
-    // Per-key merging of concurrent writes is issue 7; today the last save wins whole.
-    assert.deepEqual((await store.load(cookie.slice('sessionid='.length)))?.data, { a: 0, b: 2 });
+    assert.deepEqual((await store.load(cookie.slice('sessionid='.length)))?.data, { a: 1, b: 2 });
+    // The second request goes on with what is stored now, the first one's change included.
+    assert.equal(await second.get('a'), 1);
+  });
+
+  test('two writers of one key: the later value wins', async () => {
+    const { manager, store, login } = setup();
+    const cookie = await login({ x: 'start' });
+    const first = manager.open(cookie);
+    const second = manager.open(cookie);
+    await first.set('x', 'first');
+    await second.set('x', 'second');
+    await manager.commit(second, 200);
+    await manager.commit(first, 200);
+    assert.deepEqual((await store.load(cookie.slice('sessionid='.length)))?.data, { x: 'first' });
+  });
+
+  test('a value changed in place is written when modified is set, without losing others', async () => {
+    const { manager, store, login } = setup();
+    const cookie = await login({ cart: ['book'], other: 1 });
+    const first = manager.open(cookie);
+    const second = manager.open(cookie);
+    ((await first.get('cart')) as string[]).push('pen');
+    first.modified = true;
+    await second.set('other', 2);
+    await manager.commit(second, 200);
+    await manager.commit(first, 200);
+    assert.deepEqual((await store.load(cookie.slice('sessionid='.length)))?.data, {
+      cart: ['book', 'pen'],
+      // Django's idiom marks the whole session changed: its values are written over the others'.
+      other: 1,
+    });
+  });
+
+  test('clear() replaces the stored data whole', async () => {
+    const { manager, store, login } = setup();
+    const cookie = await login({ a: 1 });
+    const other = manager.open(cookie);
+    await other.set('b', 2);
+    await manager.commit(other, 200);
+    const clearing = manager.open(cookie);
+    await clearing.clear();
+    await clearing.set('c', 3);
+    await manager.commit(clearing, 200);
+    assert.deepEqual((await store.load(cookie.slice('sessionid='.length)))?.data, { c: 3 });
+  });
+
+  test('a store without update falls back to whole-session saves: the last one wins', async () => {
+    const clock = testClock();
+    const memory = new MemoryStore({ clock });
+    const store: SessionStore = {
+      load: (key) => memory.load(key),
+      create: (record) => memory.create(record),
+      save: (record) => memory.save(record),
+      delete: (key) => memory.delete(key),
+      exists: (key) => memory.exists(key),
+      clearExpired: () => memory.clearExpired(),
+      attach: (context) => memory.attach(context),
+    };
+    const manager = new SessionManager({ store, secret: SECRET, clock });
+    const session = manager.open(null);
+    await session.update({ a: 0, b: 0 });
+    await manager.commit(session, 200);
+    const cookie = `sessionid=${session.sessionKey}`;
+    const first = manager.open(cookie);
+    const second = manager.open(cookie);
+    await first.set('a', 1);
+    await second.set('b', 2);
+    await manager.commit(first, 200);
+    await manager.commit(second, 200);
+    assert.deepEqual((await memory.load(session.sessionKey ?? ''))?.data, { a: 0, b: 2 });
   });
 
   test('a logout beats a slow write: SessionInterrupted, nothing resurrected', async () => {

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { UpdateError } from '../../src/core/errors.js';
 import { Session, type SessionSettings } from '../../src/core/session.js';
-import type { SessionRecord } from '../../src/core/session-store.js';
+import type { SessionMerge, SessionRecord } from '../../src/core/session-store.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
 import { type TestClock, testClock } from '../support/test-clock.js';
 
 /** A MemoryStore that counts the calls each method gets. */
 class CountingStore extends MemoryStore {
-  readonly calls: Record<string, number> = { load: 0, create: 0, save: 0, delete: 0 };
+  readonly calls: Record<string, number> = { load: 0, create: 0, save: 0, update: 0, delete: 0 };
   override async load(key: string) {
     this.calls.load!++;
     return super.load(key);
@@ -20,6 +20,10 @@ class CountingStore extends MemoryStore {
   override async save(record: SessionRecord) {
     this.calls.save!++;
     return super.save(record);
+  }
+  override async update(key: string, merge: SessionMerge) {
+    this.calls.update!++;
+    return super.update(key, merge);
   }
   override async delete(key: string) {
     this.calls.delete!++;
@@ -66,7 +70,7 @@ describe('Session: lazy, dict-like', () => {
     assert.equal(session.modified, false);
     assert.equal(session.isEmpty(), true);
     assert.equal(session.sessionKey, null);
-    assert.deepEqual(store.calls, { load: 0, create: 0, save: 0, delete: 0 });
+    assert.deepEqual(store.calls, { load: 0, create: 0, save: 0, update: 0, delete: 0 });
   });
 
   test('no store round trip until the first read, and only one after it', async () => {
@@ -210,7 +214,8 @@ describe('Session: keys and records', () => {
     await session.set('a', 2);
     await session.save();
     assert.equal(session.sessionKey, key);
-    assert.deepEqual(f.store.calls, { load: 0, create: 1, save: 1, delete: 0 });
+    // The second save merges this request's change into the stored record.
+    assert.deepEqual(f.store.calls, { load: 0, create: 1, save: 0, update: 1, delete: 0 });
     assert.deepEqual((await f.store.load(key!))?.data, { a: 2 });
   });
 

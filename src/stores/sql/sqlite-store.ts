@@ -1,16 +1,23 @@
 import { driverFailure } from '../../core/driver-failure.js';
 import { CreateError, UpdateError } from '../../core/errors.js';
+import { sessionKeyHash } from '../../core/session-key.js';
 import type {
   ClearExpiredOptions,
+  DeleteUserSessionsOptions,
+  SessionMerge,
   SessionRecord,
   SessionStore,
   StoreContext,
+  UserSession,
 } from '../../core/session-store.js';
 import { StoreBinding } from '../../core/store-binding.js';
 import { clearInBatches } from './clear-in-batches.js';
 import { djangoIndexName } from './django-index-name.js';
 import { expireDateText, parseExpireDateText } from './expire-date-text.js';
+import { ownedBy } from './owned-by.js';
 import { resolveSqlStoreOptions, type SqlStoreOptions } from './sql-store-options.js';
+import { TablePresence } from './table-presence.js';
+import { type UserIndexEntry, userIndexEntry } from './user-index-entry.js';
 
 /**
  * What {@link SqliteStore} needs of a better-sqlite3 `Database`. Structural, so this module never
@@ -20,6 +27,16 @@ import { resolveSqlStoreOptions, type SqlStoreOptions } from './sql-store-option
  */
 export interface SqliteDatabase {
   prepare(source: string): SqliteStatement;
+  /** Wraps `fn` in `BEGIN` … `COMMIT` (or `ROLLBACK` when it throws). */
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): SqliteTransaction<A, R>;
+}
+
+/** What {@link SqliteStore} needs of a better-sqlite3 transaction function. */
+export interface SqliteTransaction<A extends unknown[], R> {
+  /** Runs the function in a deferred transaction. */
+  (...args: A): R;
+  /** Runs the function in a `BEGIN IMMEDIATE` transaction: the write lock is taken first. */
+  immediate(...args: A): R;
 }
 
 /** What {@link SqliteStore} needs of a better-sqlite3 `Statement`. */
@@ -48,6 +65,21 @@ interface ListedRow extends SessionRow {
   readonly session_key: unknown;
 }
 
+interface UserRow extends SessionRow {
+  readonly session_key: unknown;
+  readonly created_at: unknown;
+  readonly last_activity: unknown;
+  readonly user_agent: unknown;
+}
+
+interface CandidateRow {
+  readonly session_key: unknown;
+  readonly session_data: unknown;
+}
+
+/** What `update`'s transaction found: no live row, the row written, or the merge's own error. */
+type UpdateOutcome = 'missing' | 'written' | { readonly error: unknown };
+
 const STORE = 'SqliteStore';
 
 /**
@@ -60,6 +92,20 @@ const STORE = 'SqliteStore';
  * Django does; so a foreign row spelled otherwise (`2023-11-14T23:13:20`) lives exactly as long
  * as it would under Django. `session_data` is Django's encoding with the manager's secret.
  *
+ * `update` reads, merges and writes inside one `BEGIN IMMEDIATE` transaction, so it is atomic
+ * across processes sharing the file too.
+ *
+ * Sessions with a user (`SessionRecord.userId`) are also filed in a user index table of
+ * keepstate's own (`userTable`, default `django_session_keepstate_user`: `session_key`,
+ * `user_id`, `created_at`, `last_activity`, `expire_date`, `user_agent`), in the same
+ * transaction as the session row; `migrate` makes it. Anonymous writes never touch it. The
+ * index is a lookup aid, and the session row stays the truth: `listSessions` and
+ * `deleteUserSessions` keep only live sessions whose data still names the user, so an index row
+ * left behind by an anonymous write, or by Django, is never listed, and is removed by
+ * `deleteUserSessions` or, once stale, by `clearExpired`. Where the index table is missing (a
+ * database only Django migrated), sessions are saved unfiled with one warning to run
+ * `keepstate migrate`, and `listSessions` fails saying so.
+ *
  * The store never closes the database it was given.
  *
  * @see https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-database-backed-sessions
@@ -68,14 +114,34 @@ const STORE = 'SqliteStore';
 export class SqliteStore implements SessionStore {
   /** The session table. */
   readonly table: string;
+  /** The user index table. */
+  readonly userTable: string;
   readonly #db: SqliteDatabase;
   readonly #binding = new StoreBinding(STORE);
   readonly #batchSize: number;
   readonly #statements = new Map<string, SqliteStatement>();
   readonly #sql: Readonly<
-    Record<'load' | 'create' | 'save' | 'delete' | 'exists' | 'clear' | 'list', string>
+    Record<
+      | 'load'
+      | 'create'
+      | 'save'
+      | 'delete'
+      | 'exists'
+      | 'clear'
+      | 'list'
+      | 'file'
+      | 'refile'
+      | 'unfile'
+      | 'unfileUser'
+      | 'userSessions'
+      | 'candidates'
+      | 'clearIndex'
+      | 'hasUserTable',
+      string
+    >
   >;
   readonly #ddl: readonly string[];
+  readonly #userIndex = new TablePresence();
 
   /**
    * @param database - a better-sqlite3 `Database`; the store does not close it
@@ -83,11 +149,14 @@ export class SqliteStore implements SessionStore {
    * @throws StoreError when the database cannot be switched to WAL mode
    */
   constructor(database: SqliteDatabase, options: SqliteStoreOptions = {}) {
-    const { table, clearBatchSize } = resolveSqlStoreOptions(options, STORE);
+    const { table, userTable, clearBatchSize } = resolveSqlStoreOptions(options, STORE);
     this.table = table;
+    this.userTable = userTable;
     this.#db = database;
     this.#batchSize = clearBatchSize;
     const t = `"${table}"`;
+    const u = `"${userTable}"`;
+    const userColumns = `${u} (session_key, user_id, created_at, last_activity, expire_date, user_agent) VALUES (?, ?, ?, ?, ?, ?)`;
     this.#sql = {
       load: `SELECT session_data, expire_date FROM ${t} WHERE session_key = ? AND expire_date > ?`,
       // Insert-if-absent in one statement; a row that is there but expired is taken over, as
@@ -98,11 +167,26 @@ export class SqliteStore implements SessionStore {
       exists: `SELECT 1 FROM ${t} WHERE session_key = ? AND expire_date > ?`,
       clear: `DELETE FROM ${t} WHERE session_key IN (SELECT session_key FROM ${t} WHERE expire_date < ? LIMIT ?)`,
       list: `SELECT session_key, session_data, expire_date FROM ${t} WHERE expire_date > ? ORDER BY expire_date DESC LIMIT ?`,
+      // Files a saved session: created_at stays while the user does, and restarts with another.
+      file: `INSERT INTO ${userColumns} ON CONFLICT (session_key) DO UPDATE SET created_at = CASE WHEN ${u}.user_id = excluded.user_id THEN ${u}.created_at ELSE excluded.created_at END, user_id = excluded.user_id, last_activity = excluded.last_activity, expire_date = excluded.expire_date, user_agent = excluded.user_agent`,
+      // Files a created session: a new session, even where an old row of the key was left.
+      refile: `INSERT INTO ${userColumns} ON CONFLICT (session_key) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at, last_activity = excluded.last_activity, expire_date = excluded.expire_date, user_agent = excluded.user_agent`,
+      unfile: `DELETE FROM ${u} WHERE session_key = ?`,
+      unfileUser: `DELETE FROM ${u} WHERE session_key = ? AND user_id = ?`,
+      userSessions: `SELECT x.session_key, x.created_at, x.last_activity, x.user_agent, s.session_data, s.expire_date FROM ${u} x JOIN ${t} s ON s.session_key = x.session_key WHERE x.user_id = ? AND s.expire_date > ?`,
+      candidates: `SELECT x.session_key, s.session_data FROM ${u} x LEFT JOIN ${t} s ON s.session_key = x.session_key AND s.expire_date > ? WHERE x.user_id = ?`,
+      // Index rows past their expiry whose session is gone or expired too; one Django extended
+      // since stays.
+      clearIndex: `DELETE FROM ${u} WHERE session_key IN (SELECT x.session_key FROM ${u} x WHERE x.expire_date < ? AND NOT EXISTS (SELECT 1 FROM ${t} s WHERE s.session_key = x.session_key AND s.expire_date >= ?) LIMIT ?)`,
+      hasUserTable: `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE`,
     };
     const index = djangoIndexName(table, ['expire_date']);
     this.#ddl = [
       `CREATE TABLE IF NOT EXISTS ${t} ("session_key" varchar(40) NOT NULL PRIMARY KEY, "session_data" text NOT NULL, "expire_date" datetime NOT NULL)`,
       `CREATE INDEX IF NOT EXISTS "${index}" ON ${t} ("expire_date")`,
+      `CREATE TABLE IF NOT EXISTS ${u} ("session_key" varchar(40) NOT NULL PRIMARY KEY, "user_id" varchar(255) NOT NULL, "created_at" datetime NOT NULL, "last_activity" datetime NOT NULL, "expire_date" datetime NOT NULL, "user_agent" varchar(512) NULL)`,
+      `CREATE INDEX IF NOT EXISTS "${djangoIndexName(userTable, ['user_id'])}" ON ${u} ("user_id")`,
+      `CREATE INDEX IF NOT EXISTS "${djangoIndexName(userTable, ['expire_date'])}" ON ${u} ("expire_date")`,
     ];
     if (options.wal ?? true) {
       this.#run('switch the database to WAL mode', () =>
@@ -118,7 +202,8 @@ export class SqliteStore implements SessionStore {
 
   /**
    * Creates the table and its `expire_date` index if they are missing, with the exact SQL of
-   * Django's `migrate`; safe to run again.
+   * Django's `migrate`, and the user index table beside it; safe to run again. A database made
+   * before the user index existed gets it on its next `migrate`.
    *
    * @throws StoreError when the database refuses
    */
@@ -126,6 +211,7 @@ export class SqliteStore implements SessionStore {
     this.#run('create its table', () => {
       for (const statement of this.#ddl) this.#db.prepare(statement).run();
     });
+    this.#userIndex.record(true);
   }
 
   /**
@@ -156,7 +242,8 @@ export class SqliteStore implements SessionStore {
     const data = this.#binding.codec.encode(record.data);
     const expireDate = expireDateText(record.expiresAt);
     const now = expireDateText(this.#binding.clock());
-    const changes = this.#run('create a session', () => {
+    const entry = this.#filable(userIndexEntry(record));
+    const insert = () => {
       try {
         return this.#statement(this.#sql.create).run(record.sessionKey, data, expireDate, now)
           .changes;
@@ -164,6 +251,16 @@ export class SqliteStore implements SessionStore {
         if (isUniqueViolation(error)) return 0;
         throw error;
       }
+    };
+    const changes = this.#run('create a session', () => {
+      if (entry === null) return insert();
+      return this.#db.transaction(() => {
+        const inserted = insert();
+        if (Number(inserted) > 0) {
+          this.#file(this.#sql.refile, record.sessionKey, entry, now, expireDate);
+        }
+        return inserted;
+      })();
     });
     if (Number(changes) === 0) {
       throw new CreateError('The session key is taken');
@@ -173,26 +270,168 @@ export class SqliteStore implements SessionStore {
 
   /**
    * Updates the record's data and expiry; no row with the key makes it an {@link UpdateError}.
-   * Like Django, an expired row is still updated.
+   * Like Django, an expired row is still updated. A record with a user is filed under it in the
+   * same transaction (`lastActivity` now).
    * @throws StoreError when the database fails
    */
   async save(record: SessionRecord): Promise<string> {
     const data = this.#binding.codec.encode(record.data);
     const expireDate = expireDateText(record.expiresAt);
+    const entry = this.#filable(userIndexEntry(record));
     // SQLite counts the rows an UPDATE matched, changed or not.
-    const changes = this.#run(
-      'save a session',
-      () => this.#statement(this.#sql.save).run(data, expireDate, record.sessionKey).changes,
-    );
+    const write = () =>
+      this.#statement(this.#sql.save).run(data, expireDate, record.sessionKey).changes;
+    const changes = this.#run('save a session', () => {
+      if (entry === null) return write();
+      const now = expireDateText(this.#binding.clock());
+      return this.#db.transaction(() => {
+        const saved = write();
+        if (Number(saved) > 0) {
+          this.#file(this.#sql.file, record.sessionKey, entry, now, expireDate);
+        }
+        return saved;
+      })();
+    });
     if (Number(changes) === 0) {
       throw new UpdateError('The session no longer exists');
     }
     return record.sessionKey;
   }
 
-  /** @throws StoreError when the database fails */
+  /**
+   * Reads the live record, calls `merge` with its data and writes what it returns, all in one
+   * `BEGIN IMMEDIATE` transaction: no other connection, in this process or another, writes in
+   * between, so `merge` runs once. A record with a user is filed under it in the same
+   * transaction. The row keeps Django's encoding, so Django still reads it.
+   *
+   * @returns the session key
+   * @throws UpdateError when no live record has the key
+   * @throws StoreError when the database fails, or stays locked past its busy timeout
+   */
+  async update(sessionKey: string, merge: SessionMerge): Promise<string> {
+    const codec = this.#binding.codec;
+    const indexed = this.#hasUserTable();
+    let unfiled: UserIndexEntry | null = null;
+    const outcome = this.#run('update a session', (): UpdateOutcome => {
+      return this.#db
+        .transaction((): UpdateOutcome => {
+          const now = expireDateText(this.#binding.clock());
+          const row = this.#statement(this.#sql.load).get(sessionKey, now) as
+            | SessionRow
+            | undefined;
+          if (row === undefined) return 'missing';
+          let data: string;
+          let expireDate: string;
+          let entry: UserIndexEntry | null;
+          try {
+            const record = merge(codec.decode(String(row.session_data)) ?? {});
+            data = codec.encode(record.data);
+            expireDate = expireDateText(record.expiresAt);
+            entry = userIndexEntry(record);
+          } catch (error) {
+            // Not the database's failure: handed back as it is, once the transaction has ended.
+            return { error };
+          }
+          this.#statement(this.#sql.save).run(data, expireDate, sessionKey);
+          if (entry !== null && indexed) {
+            this.#file(this.#sql.file, sessionKey, entry, now, expireDate);
+          } else {
+            unfiled = entry;
+          }
+          return 'written';
+        })
+        .immediate();
+    });
+    if (outcome === 'missing') throw new UpdateError('The session no longer exists');
+    if (outcome !== 'written') throw outcome.error;
+    this.#filable(unfiled); // only to warn, once, that the index table is missing
+    return sessionKey;
+  }
+
+  /**
+   * Deletes the session and its user index row in one transaction.
+   * @throws StoreError when the database fails
+   */
   async delete(sessionKey: string): Promise<void> {
-    this.#run('delete a session', () => this.#statement(this.#sql.delete).run(sessionKey));
+    const indexed = this.#hasUserTable();
+    this.#run('delete a session', () => {
+      if (!indexed) {
+        this.#statement(this.#sql.delete).run(sessionKey);
+        return;
+      }
+      this.#db.transaction(() => {
+        this.#statement(this.#sql.delete).run(sessionKey);
+        this.#statement(this.#sql.unfile).run(sessionKey);
+      })();
+    });
+  }
+
+  /**
+   * The live sessions filed under `userId` whose data still names that user, in no set order:
+   * each with its key's hash, when it was filed under the user, its last write through keepstate
+   * and its expiry (the session row's).
+   *
+   * @throws StoreError when the database fails, or the user index table is missing (run
+   *   `migrate`)
+   * @throws ImproperlyConfigured when no manager attached the store (the data must be read)
+   */
+  async listSessions(userId: string): Promise<UserSession[]> {
+    const codec = this.#binding.codec;
+    const now = expireDateText(this.#binding.clock());
+    const rows = this.#run(
+      'list the sessions of a user',
+      () => this.#statement(this.#sql.userSessions).all(userId, now) as UserRow[],
+    );
+    return rows.flatMap((row) => {
+      const createdAt = parseExpireDateText(String(row.created_at));
+      const lastActivity = parseExpireDateText(String(row.last_activity));
+      const expiresAt = parseExpireDateText(String(row.expire_date));
+      if (createdAt === null || lastActivity === null || expiresAt === null) return [];
+      if (!ownedBy(codec, row.session_data, userId)) return [];
+      const session: UserSession = {
+        keyHash: sessionKeyHash(String(row.session_key)),
+        createdAt,
+        lastActivity,
+        expiresAt,
+        ...(typeof row.user_agent === 'string' && { userAgent: row.user_agent }),
+      };
+      return [session];
+    });
+  }
+
+  /**
+   * Deletes every live session filed under `userId` whose data still names that user, but
+   * `options.except`, with their user index rows, in one transaction; index rows of the user
+   * whose session is gone or no longer the user's go too.
+   *
+   * @returns how many sessions were deleted
+   * @throws StoreError when the database fails, or the user index table is missing
+   * @throws ImproperlyConfigured when no manager attached the store (the data must be read)
+   */
+  async deleteUserSessions(
+    userId: string,
+    options: DeleteUserSessionsOptions = {},
+  ): Promise<number> {
+    const codec = this.#binding.codec;
+    const now = expireDateText(this.#binding.clock());
+    const except = options.except ?? null;
+    return this.#run('delete the sessions of a user', () =>
+      this.#db
+        .transaction(() => {
+          const rows = this.#statement(this.#sql.candidates).all(now, userId) as CandidateRow[];
+          let deleted = 0;
+          for (const row of rows) {
+            const sessionKey = String(row.session_key);
+            if (sessionKey === except) continue;
+            if (ownedBy(codec, row.session_data, userId)) {
+              deleted += Number(this.#statement(this.#sql.delete).run(sessionKey).changes);
+            }
+            this.#statement(this.#sql.unfileUser).run(sessionKey, userId);
+          }
+          return deleted;
+        })
+        .immediate(),
+    );
   }
 
   /**
@@ -210,14 +449,16 @@ export class SqliteStore implements SessionStore {
 
   /**
    * Deletes the rows whose `expire_date` is before now (Django's `clear_expired`), at most
-   * `clearBatchSize` per statement, yielding to other work between statements.
+   * `clearBatchSize` per statement, yielding to other work between statements; then, the same
+   * way, the user index rows past their expiry whose session is gone or expired (none where the
+   * user index table is missing).
    *
-   * @returns how many rows were deleted
+   * @returns how many sessions were deleted (index rows are not counted)
    * @throws StoreError when the database fails
    */
   async clearExpired(options: ClearExpiredOptions = {}): Promise<number> {
     const now = expireDateText(this.#binding.clock());
-    return clearInBatches(
+    const deleted = await clearInBatches(
       () =>
         Number(
           this.#run(
@@ -228,6 +469,19 @@ export class SqliteStore implements SessionStore {
       this.#batchSize,
       options,
     );
+    if (this.#hasUserTable()) {
+      await clearInBatches(
+        () =>
+          Number(
+            this.#run(
+              'clear its user index',
+              () => this.#statement(this.#sql.clearIndex).run(now, now, this.#batchSize).changes,
+            ),
+          ),
+        this.#batchSize,
+      );
+    }
+    return deleted;
   }
 
   /**
@@ -256,6 +510,41 @@ export class SqliteStore implements SessionStore {
     });
   }
 
+  /** Writes `entry` for the key with one of the `file`/`refile` upserts. */
+  #file(
+    sql: string,
+    sessionKey: string,
+    entry: UserIndexEntry,
+    now: string,
+    expireDate: string,
+  ): void {
+    this.#statement(sql).run(sessionKey, entry.userId, now, now, expireDate, entry.userAgent);
+  }
+
+  /**
+   * `entry` when it can be filed; `null` when there is none or the user index table is missing,
+   * which is warned about once: the session is saved, but not filed under its user.
+   */
+  #filable(entry: UserIndexEntry | null): UserIndexEntry | null {
+    if (entry === null || this.#hasUserTable()) return entry;
+    if (this.#userIndex.firstMiss()) {
+      this.#binding.context.logger.warn(
+        `${STORE}: the user index table "${this.userTable}" is missing, so sessions are not filed under their users (run migrate() or \`keepstate migrate\`)`,
+      );
+    }
+    return null;
+  }
+
+  #hasUserTable(): boolean {
+    if (this.#userIndex.stale) {
+      const row = this.#run('look for its user index table', () =>
+        this.#statement(this.#sql.hasUserTable).get(this.userTable),
+      );
+      this.#userIndex.record(row !== undefined);
+    }
+    return this.#userIndex.present;
+  }
+
   #statement(sql: string): SqliteStatement {
     let statement = this.#statements.get(sql);
     if (statement === undefined) {
@@ -276,7 +565,7 @@ export class SqliteStore implements SessionStore {
         action,
         error,
         missing
-          ? `create the table "${this.table}" with migrate() or \`keepstate migrate\``
+          ? `create the tables "${this.table}" and "${this.userTable}" with migrate() or \`keepstate migrate\``
           : undefined,
       );
     }
