@@ -21,8 +21,17 @@ export {
   parseIsoformat,
 } from './core/expiry.js';
 export { LOGIN_SESSION_KEYS, type LoginUser, login, logout } from './core/login.js';
-export { consoleSecurityLogger, type SecurityLogger } from './core/security-logger.js';
-export { type ExpiryQuery, Session, type SessionSettings } from './core/session.js';
+export {
+  consoleSecurityLogger,
+  type SecurityLogger,
+  type SessionEvent,
+} from './core/security-logger.js';
+export {
+  type ExpiryQuery,
+  Session,
+  type SessionSettings,
+  type SetUserOptions,
+} from './core/session.js';
 export {
   decodeSessionData,
   encodeSessionData,
@@ -31,7 +40,12 @@ export {
   type SessionCodecOptions,
   type SignedSessionData,
 } from './core/session-codec.js';
-export { generateSessionKey, isValidSessionKey, sessionKeyTag } from './core/session-key.js';
+export {
+  generateSessionKey,
+  isValidSessionKey,
+  sessionKeyHash,
+  sessionKeyTag,
+} from './core/session-key.js';
 export { type SessionCommit, SessionManager } from './core/session-manager.js';
 export {
   type CookieSameSite,
@@ -41,12 +55,18 @@ export {
 } from './core/session-options.js';
 export type {
   ClearExpiredOptions,
+  DeleteUserSessionsOptions,
   SessionData,
+  SessionMerge,
   SessionRecord,
   SessionStore,
   StoreContext,
+  UserSession,
 } from './core/session-store.js';
+export { sessionUserId, USER_SESSION_KEYS } from './core/session-user.js';
 export { StoreBinding } from './core/store-binding.js';
+export { TIMEOUT_KEYS } from './core/timeouts.js';
+export type { Span, SpanAttributes, Tracer } from './core/tracer.js';
 export { ImproperlyConfigured } from './improperly-configured.js';
 export { type Clock, systemClock } from './signing/clock.js';
 export { CachedStore } from './stores/cached-store.js';
