@@ -18,11 +18,17 @@
 // repo's node_modules. Redis: REDIS_URL (default redis://127.0.0.1:6379), keys under a prefix of
 // this run's own, deleted at the end. PostgreSQL: BENCH_POSTGRES_URL (default
 // postgres://postgres@127.0.0.1:5432/test), a table of this run's own, dropped at the end.
+// Django (django.contrib.sessions: the db engine on SQLite, and signed_cookies) runs as a child
+// process, servers/django_lost_updates.py: real Django behind a threaded WSGI server on a free
+// 127.0.0.1 port, with the interpreter of the test suite's venv (.cache/django-5.2, see
+// test/support/django.ts) or else /usr/bin/python3 (Debian's Django 3.2); the row is labelled
+// with the Django version the child reports.
 // A library whose server is missing is reported as skipped. Everything is bounded by --timeout.
 //
 //   node bench/lost-updates.mjs [--rounds 10] [--timeout 60] [--only ks-,express] [--json [file]]
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -46,6 +52,10 @@ const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.
 // This run's own Redis keys and PostgreSQL table: nothing else is touched.
 const PREFIX = `keepstate-lost-updates:${process.pid}:`;
 const PG_TABLE = `keepstate_lost_updates_${process.pid}`;
+// Django: the test suite's venv first (test/support/django.ts makes it), then Debian's python3.
+const DJANGO_SERVER = join(BENCH, 'servers', 'django_lost_updates.py');
+const DJANGO_PYTHONS = [join(ROOT, '.cache', 'django-5.2', 'bin', 'python'), '/usr/bin/python3'];
+const DJANGO_START_MS = 9_000; // under runLibrary's 10 s, so the child is killed before that fires
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -60,7 +70,8 @@ const HELP = `usage: node bench/lost-updates.mjs [options]
   --help          this text
 
 Redis: REDIS_URL (default redis://127.0.0.1:6379). PostgreSQL: BENCH_POSTGRES_URL
-(default postgres://postgres@127.0.0.1:5432/test). keepstate comes from dist/ (npm run build).`;
+(default postgres://postgres@127.0.0.1:5432/test). keepstate comes from dist/ (npm run build).
+Django: .cache/django-5.2/bin/python (the test suite's venv), else /usr/bin/python3.`;
 
 function parseArgs(argv) {
   const options = { rounds: 10, timeout: 60, only: null, json: null, list: false };
@@ -407,6 +418,163 @@ async function ioredisClient() {
   return client;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Django: a child process per engine
+
+/** Runs `python args`, killed after `ms`; resolves to { code, stdout, stderr }. */
+function runQuick(python, args, ms) {
+  return new Promise((resolve) => {
+    let child;
+    try {
+      child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'], env: pythonEnv() });
+    } catch (err) {
+      return resolve({ code: null, stdout: '', stderr: err.message });
+    }
+    const out = [];
+    const err = [];
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => err.push(d));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ code: null, stdout: '', stderr: e.message });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({
+        code,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+      });
+    });
+  });
+}
+
+function pythonEnv(extra = {}) {
+  const env = { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', ...extra };
+  delete env.PYTHONPATH;
+  return env;
+}
+
+let djangoPython;
+/** The first interpreter of DJANGO_PYTHONS that imports Django: { python, version } or { reason }. */
+function findDjangoPython() {
+  djangoPython ??= (async () => {
+    const problems = [];
+    for (const python of DJANGO_PYTHONS) {
+      if (!existsSync(python)) {
+        problems.push(`${python} is missing`);
+        continue;
+      }
+      const r = await runQuick(python, ['-c', 'import django; print(django.get_version())'], 5_000);
+      if (r.code === 0) return { python, version: r.stdout.trim() };
+      const why = r.stderr.trim().split('\n').at(-1) || `exit ${r.code}`;
+      problems.push(`${python}: ${why}`);
+    }
+    return { reason: `no Python with Django (${problems.join('; ')})` };
+  })();
+  return djangoPython;
+}
+
+/**
+ * servers/django_lost_updates.py with `engine` ('db' or 'signed_cookies'), in a temp folder of
+ * its own; resolves to { port, django, python, stop } once it listens. The child is killed on
+ * stop, on clean-up (Ctrl-C, the global timeout) and when this process exits; it also exits
+ * by itself when its stdin (held by this process) closes.
+ */
+async function djangoServer(engine) {
+  const found = await findDjangoPython();
+  if (!found.python) throw new Error(found.reason);
+  const dir = mkdtempSync(join(tmpdir(), 'keepstate-lost-updates-django-'));
+  const removeDir = onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const child = spawn(found.python, [DJANGO_SERVER, engine, dir], {
+    cwd: dir,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: pythonEnv({ LOST_UPDATES_SECRET: SECRET, LOST_UPDATES_MAX_AGE: String(MAX_AGE_S) }),
+  });
+  const exited = new Promise((resolve) => {
+    child.once('close', resolve);
+    child.once('error', resolve);
+  });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const kill = onCleanup(async () => {
+    process.off('exit', killOnExit);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const gone = await withTimeout(exited, 2_000, 'django exit').then(
+        () => true,
+        () => false,
+      );
+      if (!gone) child.kill('SIGKILL');
+      await exited;
+    }
+    child.stdin.destroy();
+  });
+  const stop = async () => {
+    await kill();
+    await removeDir();
+  };
+  child.stdin.on('error', () => {});
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-4_000);
+  });
+  try {
+    const hello = await withTimeout(
+      new Promise((resolve, reject) => {
+        let out = '';
+        child.stdout.setEncoding('utf8');
+        child.stdout.on('data', (d) => {
+          out += d;
+          const nl = out.indexOf('\n');
+          if (nl < 0) return;
+          try {
+            resolve(JSON.parse(out.slice(0, nl)));
+          } catch {
+            reject(new Error(`${found.python} said ${JSON.stringify(out.slice(0, 200))}`));
+          }
+        });
+        child.once('error', reject);
+        child.once('close', (code, signal) => {
+          const tail = stderr.trim().split('\n').slice(-3).join(' / ');
+          reject(
+            new Error(
+              `${found.python} exited (${signal ?? code}) before listening${tail ? `: ${tail}` : ''}`,
+            ),
+          );
+        });
+      }),
+      DJANGO_START_MS,
+      `starting Django (${found.python})`,
+    );
+    if (hello.error) throw new Error(hello.error);
+    return { port: hello.port, django: hello.django, python: hello.python, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** A LIBRARIES entry for Django's `engine`, named after the Django version the child reports. */
+function djangoLibrary(id, engine, label, write) {
+  return {
+    id,
+    name: `Django 5.2, ${label}`,
+    pkgs: [],
+    write,
+    start: async () => {
+      const server = await djangoServer(engine);
+      return {
+        ...server,
+        name: `Django ${server.django.split('.').slice(0, 2).join('.')}, ${label}`,
+        versions: { django: server.django, python: server.python },
+      };
+    },
+  };
+}
+
 const LIBRARIES = [
   {
     id: 'express-session-memory',
@@ -534,6 +702,18 @@ const LIBRARIES = [
       return { ...server, write: 'the whole session in the cookie' };
     },
   },
+  djangoLibrary(
+    'django-db-sqlite',
+    'db',
+    'db engine (SQLite)',
+    'SessionStore.save(): UPDATE of the whole session row',
+  ),
+  djangoLibrary(
+    'django-signed-cookies',
+    'signed_cookies',
+    'signed_cookies engine (cookie)',
+    'the whole session in the cookie',
+  ),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -745,6 +925,8 @@ async function runLibrary(lib, options, services) {
     const server = await withTimeout(lib.start(), 10_000, `starting ${lib.id}`);
     stop = onCleanup(server.stop);
     if (server.write) result.write = server.write;
+    if (server.name) result.name = server.name;
+    if (server.versions) result.versions = server.versions;
     result.sequential = await sequentialRound(server.port);
     for (let round = 0; round < options.rounds; round++) {
       result.ownKeys.push(await ownKeysRound(server.port, round));
