@@ -80,6 +80,8 @@ Options:
       --quiet-wait S      before each run, wait up to S seconds for the machine to go quiet
       --noise-budget S    seconds that waiting for quiet and repeating noisy runs may add in all
       --cpu-prof DIR      run every server under node --cpu-prof, profiles to DIR/<scenario>-<workload>.cpuprofile
+      --compare DIST      also run every keepstate scenario as <name>@ref on the build in DIST (a
+                          copy of dist/ from before a change), interleaved, for an A/B in one run
       --svg FILE          where the chart goes (default results/<time>.svg)
       --out DIR           where the .md and .json reports go (default bench/results/)
       --list              list scenarios and exit
@@ -113,6 +115,7 @@ function parseCli(argv) {
       'quiet-wait': { type: 'string' },
       'noise-budget': { type: 'string' },
       'cpu-prof': { type: 'string' },
+      compare: { type: 'string' },
       svg: { type: 'string' },
       out: { type: 'string', default: join(HERE, 'results') },
       list: { type: 'boolean', default: false },
@@ -163,6 +166,7 @@ function parseCli(argv) {
     throw new Error('--max-foreign must be a number of cores in (0, 2]');
   }
   opts.scenarios = selectScenarios(positionals, opts.addBaseline);
+  if (values.compare) opts.scenarios = withReference(opts.scenarios, resolve(values.compare));
   return opts;
 }
 
@@ -181,6 +185,20 @@ function selectScenarios(names, addBaseline) {
   if (addBaseline && base && !picked.includes(base)) picked.unshift(base);
   // Keep the scenario file's order, so reports and charts always read the same way.
   return ALL.filter((s) => picked.includes(s));
+}
+
+/**
+ * Each keepstate scenario twice: as built in dist/, then as `<name>@ref`, loading keepstate from
+ * `dist` (another build, e.g. a copy of dist/ taken before a change). Rounds interleave them, so
+ * the two builds are compared within one run, on the same machine state.
+ */
+function withReference(picked, dist) {
+  if (!existsSync(join(dist, 'index.js'))) throw new Error(`--compare: ${dist}/index.js not found`);
+  return picked.flatMap((s) =>
+    s.group === 'keepstate'
+      ? [s, { ...s, name: `${s.name}@ref`, env: { ...s.env, KEEPSTATE_DIST: dist } }]
+      : [s],
+  );
 }
 
 function has(cmd) {

@@ -25,7 +25,7 @@ export async function startServer(scn, opts, env, profile) {
   const [cmd, args] = pinned(opts.serverCpu, process.execPath, [...prof, file], opts.pin);
   const child = spawn(cmd, args, {
     cwd: opts.root,
-    env: { ...process.env, ...env, PORT: String(opts.port), NODE_ENV: 'production' },
+    env: { ...process.env, ...env, ...scn.env, PORT: String(opts.port), NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

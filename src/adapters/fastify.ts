@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { CookieJar } from '../core/cookie-jar.js';
 import type { Session } from '../core/session.js';
@@ -9,6 +9,7 @@ import {
   failureOf,
   openExchange,
   type SessionExchange,
+  type SessionHeaders,
   varyWithCookie,
 } from './session-exchange.js';
 
@@ -51,37 +52,70 @@ export interface SessionPluginOptions {
  */
 export const sessionPlugin = fp<SessionPluginOptions>(
   async (app, { manager }) => {
-    const exchanges = new WeakMap<FastifyRequest, SessionExchange<SessionData>>();
     app.decorateRequest('session', null as unknown as Session);
     app.decorateRequest('cookieJar', null as unknown as CookieJar);
-    app.addHook('onRequest', async (request) => {
+    // The exchange rides on the request (a decorated slot, so every request has the same
+    // shape); callback-style hooks, so a read costs no promise.
+    app.decorateRequest(EXCHANGE, null);
+    app.addHook('onRequest', (request, _reply, done) => {
       const exchange = openExchange(manager, request.headers.cookie);
-      exchanges.set(request, exchange);
+      (request as ExchangeRequest)[EXCHANGE] = exchange;
       request.session = exchange.session;
       request.cookieJar = exchange.cookieJar;
+      done();
     });
-    app.addHook('onSend', async (request, reply, payload) => {
-      const exchange = exchanges.get(request);
+    app.addHook('onSend', (request, reply, payload, done) => {
+      const exchange = (request as ExchangeRequest)[EXCHANGE];
       // An error response goes through onSend again: commit only once.
-      if (exchange === undefined) return payload;
-      exchanges.delete(request);
-      try {
-        const { setCookie, vary, cacheControlPrivate } = await exchange.commit(reply.statusCode);
-        for (const value of setCookie) reply.header('set-cookie', value);
-        const varied = vary ? varyWithCookie(reply.getHeader('vary')) : null;
-        if (varied !== null) reply.header('vary', varied);
-        if (cacheControlPrivate) {
-          reply.header('cache-control', cacheControlWithPrivate(reply.getHeader('cache-control')));
-        }
-      } catch (error) {
+      if (exchange === null) {
+        done(null, payload);
+        return;
+      }
+      (request as ExchangeRequest)[EXCHANGE] = null;
+      const failed = (error: unknown): void => {
         // Fastify's error path keeps the reply's headers and a status already set (a redirect's
         // 302 would win over the error's): clear both.
         for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
         reply.code(failureOf(error).status);
-        throw error;
+        done(error as Error);
+      };
+      const send = (headers: SessionHeaders): void => {
+        try {
+          addHeaders(reply, headers);
+        } catch (error) {
+          failed(error);
+          return;
+        }
+        done(null, payload);
+      };
+      let decided: SessionHeaders | Promise<SessionHeaders>;
+      try {
+        decided = exchange.commit(reply.statusCode);
+      } catch (error) {
+        failed(error);
+        return;
       }
-      return payload;
+      if (decided instanceof Promise) decided.then(send, failed);
+      else send(decided);
     });
   },
   { name: 'keepstate', fastify: '5.x' },
 );
+
+const EXCHANGE = Symbol('keepstate.exchange');
+
+type ExchangeRequest = FastifyRequest & {
+  [EXCHANGE]: SessionExchange<SessionData> | null;
+};
+
+function addHeaders(
+  reply: FastifyReply,
+  { setCookie, vary, cacheControlPrivate }: SessionHeaders,
+): void {
+  for (const value of setCookie) reply.header('set-cookie', value);
+  const varied = vary ? varyWithCookie(reply.getHeader('vary')) : null;
+  if (varied !== null) reply.header('vary', varied);
+  if (cacheControlPrivate) {
+    reply.header('cache-control', cacheControlWithPrivate(reply.getHeader('cache-control')));
+  }
+}

@@ -31,21 +31,85 @@ export function holdHeaders(
   res: ServerResponse,
   commit: (status: number) => SessionHeaders | Promise<SessionHeaders>,
 ): () => boolean {
-  const { writeHead, write, end, flushHeaders } = res;
-  const pending: (() => void)[] = [];
-  let gate: Gate = 'open';
+  const held = new Held(res, commit);
+  (res as HeldResponse)[HELD] = held;
+  res.writeHead = heldWriteHead as typeof res.writeHead;
+  res.write = heldWrite as typeof res.write;
+  res.end = heldEnd as typeof res.end;
+  res.flushHeaders = heldFlushHeaders;
+  return () => held.gate !== 'open';
+}
 
-  const apply = ({ setCookie, vary, cacheControlPrivate }: SessionHeaders): void => {
+const HELD = Symbol('keepstate.heldHeaders');
+
+type HeldResponse = ServerResponse & { [HELD]: Held };
+type Method = (this: ServerResponse, ...args: unknown[]) => unknown;
+
+/**
+ * One response's hold: the original methods, the gate, and the calls waiting for the commit.
+ * The wrappers installed on the response are shared by every response and find it under
+ * {@link HELD}, so holding allocates this object only (and the queue, when a save is awaited).
+ */
+class Held {
+  gate: Gate = 'open';
+  /** Held calls, as method and arguments, in order. */
+  pending: (Method | unknown[])[] = [];
+  readonly res: ServerResponse;
+  readonly commit: (status: number) => SessionHeaders | Promise<SessionHeaders>;
+  readonly writeHead: Method;
+  readonly write: Method;
+  readonly end: Method;
+  readonly flushHeaders: Method;
+  readonly #apply = (headers: SessionHeaders): void => this.apply(headers);
+  readonly #fail = (error: unknown): void => this.fail(error);
+
+  constructor(
+    res: ServerResponse,
+    commit: (status: number) => SessionHeaders | Promise<SessionHeaders>,
+  ) {
+    this.res = res;
+    this.commit = commit;
+    this.writeHead = res.writeHead as Method;
+    this.write = res.write as Method;
+    this.end = res.end as Method;
+    this.flushHeaders = res.flushHeaders as Method;
+  }
+
+  /** Queues a call and, for the first one, starts the commit. */
+  hold(method: Method, args: unknown[], status: number): void {
+    this.pending.push(method, args);
+    if (this.gate !== 'open') return;
+    // A decision that needs no save comes back at once and is applied before the held call
+    // goes out, in the same tick; only a save waits.
+    this.gate = 'committing';
+    let decided: SessionHeaders | Promise<SessionHeaders>;
+    try {
+      decided = this.commit(status);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    if (decided instanceof Promise) decided.then(this.#apply, this.#fail);
+    else this.apply(decided);
+  }
+
+  apply({ setCookie, vary, cacheControlPrivate }: SessionHeaders): void {
+    const res = this.res;
     for (const value of setCookie) res.appendHeader('Set-Cookie', value);
     const varied = vary ? varyWithCookie(res.getHeader('Vary')) : null;
     if (varied !== null) res.setHeader('Vary', varied);
     if (cacheControlPrivate) {
       res.setHeader('Cache-Control', cacheControlWithPrivate(res.getHeader('Cache-Control')));
     }
-    gate = 'done';
-    for (const call of pending) call();
-  };
-  const fail = (error: unknown): void => {
+    this.gate = 'done';
+    const pending = this.pending;
+    for (let i = 0; i < pending.length; i += 2) {
+      (pending[i] as Method).apply(res, pending[i + 1] as unknown[]);
+    }
+  }
+
+  fail(error: unknown): void {
+    const res = this.res;
     const interrupted = error instanceof SessionInterrupted;
     if (!interrupted) console.error('keepstate: saving the session failed', error);
     for (const name of res.getHeaderNames()) res.removeHeader(name);
@@ -54,66 +118,43 @@ export function holdHeaders(
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
     // `end` sends the head through the (wrapped) writeHead: let it pass, then drop whatever
     // the handler still writes.
-    gate = 'done';
-    (end as (this: ServerResponse, body: string) => ServerResponse).call(res, body);
-    gate = 'replaced';
-  };
-  // A decision that needs no save comes back at once and is applied before the held call goes
-  // out, in the same tick; only a save waits.
-  const release = (status: number): void => {
-    gate = 'committing';
-    let decided: SessionHeaders | Promise<SessionHeaders>;
-    try {
-      decided = commit(status);
-    } catch (error) {
-      fail(error);
-      return;
-    }
-    if (decided instanceof Promise) decided.then(apply, fail);
-    else apply(decided);
-  };
+    this.gate = 'done';
+    this.end.call(res, body);
+    this.gate = 'replaced';
+  }
+}
 
-  const hold =
-    <A extends unknown[], R>(
-      original: (...args: A) => R,
-      result: () => R,
-      status: (args: A) => number,
-    ) =>
-    (...args: A): R => {
-      if (gate === 'done') return original.apply(res, args);
-      if (gate === 'replaced') return result();
-      pending.push(() => original.apply(res, args));
-      if (gate === 'open') release(status(args));
-      return result();
-    };
+function heldWriteHead(this: HeldResponse, statusCode: number, ...rest: unknown[]): unknown {
+  const held = this[HELD];
+  if (held.gate === 'done') return held.writeHead.call(this, statusCode, ...rest);
+  if (held.gate === 'replaced') return this;
+  const hasMessage = typeof rest[0] === 'string';
+  if (held.gate === 'open') setHeaders(this, hasMessage ? rest[1] : rest[0]);
+  held.hold(held.writeHead, hasMessage ? [statusCode, rest[0]] : [statusCode], statusCode);
+  return this;
+}
 
-  const sendHead = writeHead as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
-  res.writeHead = ((statusCode: number, ...rest: unknown[]) => {
-    if (gate === 'done') return sendHead.call(res, statusCode, ...rest);
-    const message = typeof rest[0] === 'string' ? [rest[0]] : [];
-    if (gate === 'open') setHeaders(res, typeof rest[0] === 'string' ? rest[1] : rest[0]);
-    return hold(
-      () => sendHead.call(res, statusCode, ...message),
-      () => res,
-      () => statusCode,
-    )();
-  }) as typeof res.writeHead;
-  res.write = hold(
-    write,
-    () => true,
-    () => res.statusCode,
-  ) as typeof res.write;
-  res.end = hold(
-    end,
-    () => res,
-    () => res.statusCode,
-  ) as typeof res.end;
-  res.flushHeaders = hold(
-    flushHeaders,
-    () => undefined,
-    () => res.statusCode,
-  );
-  return () => gate !== 'open';
+function heldWrite(this: HeldResponse, ...args: unknown[]): unknown {
+  const held = this[HELD];
+  if (held.gate === 'done') return held.write.apply(this, args);
+  if (held.gate !== 'replaced') held.hold(held.write, args, this.statusCode);
+  return true;
+}
+
+function heldEnd(this: HeldResponse, ...args: unknown[]): unknown {
+  const held = this[HELD];
+  if (held.gate === 'done') return held.end.apply(this, args);
+  if (held.gate !== 'replaced') held.hold(held.end, args, this.statusCode);
+  return this;
+}
+
+function heldFlushHeaders(this: HeldResponse): void {
+  const held = this[HELD];
+  if (held.gate === 'done') {
+    held.flushHeaders.call(this);
+    return;
+  }
+  if (held.gate !== 'replaced') held.hold(held.flushHeaders, [], this.statusCode);
 }
 
 function setHeaders(res: ServerResponse, headers: unknown): void {

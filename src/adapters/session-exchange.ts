@@ -1,4 +1,4 @@
-import { parseCookie } from '../cookies/parse-cookie.js';
+import { readCookie } from '../cookies/parse-cookie.js';
 import { CookieJar } from '../core/cookie-jar.js';
 import { SessionInterrupted, StoreError } from '../core/errors.js';
 import type { Session } from '../core/session.js';
@@ -31,9 +31,18 @@ export interface SessionExchange<T extends SessionData> {
   commit(status: number): SessionHeaders | Promise<SessionHeaders>;
 }
 
+// The answers that carry no cookie: shared, since most requests end with one of them.
+const NONE: readonly string[] = Object.freeze([]);
+const UNCHANGED: readonly SessionHeaders[] = [false, true].flatMap((vary) =>
+  [false, true].map((cacheControlPrivate) =>
+    Object.freeze({ setCookie: NONE, vary, cacheControlPrivate }),
+  ),
+);
+
 /**
  * Opens the session and cookie jar of a request from its `Cookie` header: the framework-free
- * start of every adapter. The header is parsed once, with Django's rules, for both.
+ * start of every adapter. Only the session cookie is read, with Django's rules; the jar parses
+ * the whole header when the handler first reads its cookies.
  *
  * @example
  * const { session, cookieJar, commit } = openExchange(manager, req.headers.cookie);
@@ -44,28 +53,39 @@ export function openExchange<T extends SessionData>(
   manager: SessionManager<T>,
   cookieHeader: string | null | undefined,
 ): SessionExchange<T> {
-  const cookies = parseCookie(cookieHeader);
-  const session = manager.open(cookies);
-  const cookieJar = new CookieJar(cookies, manager.options);
-  const sessionCookie = `${manager.options.cookieName}=`;
+  const name = manager.options.cookieName;
+  const value = readCookie(cookieHeader, name);
+  const session = manager.openValue(value);
+  const cookieJar = new CookieJar(cookieHeader, manager.options);
+  const withOwn = (decided: SessionCommit): SessionHeaders => headersOf(decided, cookieJar, name);
   return {
     session,
     cookieJar,
     commit(status) {
-      const withOwn = ({ setCookie, vary, cacheControlPrivate }: SessionCommit): SessionHeaders => {
-        const own = cookieJar.setCookieHeaders;
-        if (setCookie === null) return { setCookie: own, vary, cacheControlPrivate };
-        // Django's response keeps one cookie per name: the middleware's session cookie replaces a
-        // handler's cookie of the same name.
-        return {
-          setCookie: [...own.filter((value) => !value.startsWith(sessionCookie)), setCookie],
-          vary,
-          cacheControlPrivate,
-        };
-      };
       const decided = manager.commit(session, status);
       return decided instanceof Promise ? decided.then(withOwn) : withOwn(decided);
     },
+  };
+}
+
+function headersOf(
+  { setCookie, vary, cacheControlPrivate }: SessionCommit,
+  cookieJar: CookieJar,
+  name: string,
+): SessionHeaders {
+  if (!cookieJar.hasSetCookieHeaders) {
+    if (setCookie === null) return UNCHANGED[(vary ? 2 : 0) + (cacheControlPrivate ? 1 : 0)]!;
+    return { setCookie: [setCookie], vary, cacheControlPrivate };
+  }
+  const own = cookieJar.setCookieHeaders;
+  if (setCookie === null) return { setCookie: own, vary, cacheControlPrivate };
+  // Django's response keeps one cookie per name: the middleware's session cookie replaces a
+  // handler's cookie of the same name.
+  const sessionCookie = `${name}=`;
+  return {
+    setCookie: [...own.filter((header) => !header.startsWith(sessionCookie)), setCookie],
+    vary,
+    cacheControlPrivate,
   };
 }
 

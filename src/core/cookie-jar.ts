@@ -1,4 +1,5 @@
 import { type DeleteCookieOptions, deleteCookie } from '../cookies/delete-cookie.js';
+import { parseCookie } from '../cookies/parse-cookie.js';
 import { type CookieOptions, serializeCookie } from '../cookies/serialize-cookie.js';
 import { readSignedCookie, setSignedCookie } from '../cookies/signed-cookie.js';
 import type { Clock } from '../signing/clock.js';
@@ -51,15 +52,36 @@ export interface ReadSignedCookieOptions {
  * @see https://docs.djangoproject.com/en/5.2/ref/request-response/#django.http.HttpRequest.COOKIES
  */
 export class CookieJar {
-  /** The request's cookies, name to value (a `null`-prototype record). */
-  readonly cookies: Readonly<Record<string, string>>;
+  #cookies: Readonly<Record<string, string>> | null;
+  #header: string | null | undefined;
   readonly #keys: CookieJarKeys;
-  readonly #outgoing = new Map<string, string>();
+  #outgoing: Map<string, string> | null = null;
 
-  /** @param cookies - the request's cookies, as `parseCookie` returns them */
-  constructor(cookies: Readonly<Record<string, string>>, keys: CookieJarKeys) {
-    this.cookies = cookies;
+  /**
+   * @param cookies - the request's cookies, as `parseCookie` returns them, or the raw `Cookie`
+   *   header (or `null`/`undefined` when there is none), parsed only when first read
+   */
+  constructor(
+    cookies: Readonly<Record<string, string>> | string | null | undefined,
+    keys: CookieJarKeys,
+  ) {
+    if (cookies !== null && typeof cookies === 'object') {
+      this.#cookies = cookies;
+      this.#header = undefined;
+    } else {
+      this.#cookies = null;
+      this.#header = cookies;
+    }
     this.#keys = keys;
+  }
+
+  /** The request's cookies, name to value (a `null`-prototype record), parsed on first read. */
+  get cookies(): Readonly<Record<string, string>> {
+    if (this.#cookies === null) {
+      this.#cookies = parseCookie(this.#header);
+      this.#header = undefined;
+    }
+    return this.#cookies;
   }
 
   /**
@@ -104,12 +126,18 @@ export class CookieJar {
    *   `domain`
    */
   deleteCookie(name: string, options: DeleteCookieOptions = {}): void {
+    this.#outgoing ??= new Map();
     this.#outgoing.set(name, deleteCookie(name, options));
   }
 
   /** The `Set-Cookie` values the response must carry, one per name, in the order first set. */
   get setCookieHeaders(): string[] {
-    return [...this.#outgoing.values()];
+    return this.#outgoing === null ? [] : [...this.#outgoing.values()];
+  }
+
+  /** Whether any `Set-Cookie` was set: {@link setCookieHeaders} is not empty. */
+  get hasSetCookieHeaders(): boolean {
+    return this.#outgoing !== null && this.#outgoing.size > 0;
   }
 
   #set(name: string, header: string): void {
@@ -118,6 +146,7 @@ export class CookieJar {
       Buffer.byteLength(header),
       ': store less in it, or keep the data on the server',
     );
+    this.#outgoing ??= new Map();
     this.#outgoing.set(name, header);
   }
 }

@@ -1,7 +1,7 @@
 import { hkdfSync } from 'node:crypto';
 import { deleteCookie } from '../cookies/delete-cookie.js';
-import { parseCookie } from '../cookies/parse-cookie.js';
-import { type CookieOptions, serializeCookie } from '../cookies/serialize-cookie.js';
+import { readCookie } from '../cookies/parse-cookie.js';
+import { type CookieOptions, CookieSerializer } from '../cookies/serialize-cookie.js';
 import { ImproperlyConfigured } from '../improperly-configured.js';
 import { SessionInterrupted, StoreError, UpdateError } from './errors.js';
 import { guardStore } from './guard-store.js';
@@ -51,7 +51,7 @@ export class SessionManager<T extends SessionData = SessionData> {
   /** Encodes and decodes session data for the stores that keep Django's encoding. */
   readonly codec: SessionCodec;
   readonly #cookieSent = new WeakSet<Session<T>>();
-  readonly #cookie: CookieOptions;
+  readonly #cookie: CookieSerializer;
   readonly #deletion: string;
   readonly #settings: SessionSettings;
 
@@ -86,7 +86,14 @@ export class SessionManager<T extends SessionData = SessionData> {
       sameSite: o.cookieSameSite,
       ...(o.cookieDomain !== undefined && { domain: o.cookieDomain }),
     };
-    this.#cookie = { ...scope, secure: o.cookieSecure, httpOnly: o.cookieHttpOnly, clock: o.clock };
+    const cookie: CookieOptions = {
+      ...scope,
+      secure: o.cookieSecure,
+      httpOnly: o.cookieHttpOnly,
+      clock: o.clock,
+    };
+    // Checked once here; each save then only fills in the key and the age.
+    this.#cookie = new CookieSerializer(o.cookieName, cookie);
     this.#deletion = deleteCookie(o.cookieName, scope);
     // Every store call of every session goes through the guard: bounded by storeTimeout, and
     // no session key in what it throws.
@@ -152,9 +159,19 @@ export class SessionManager<T extends SessionData = SessionData> {
    * issued is treated as no session and reported to the security logger.
    */
   open(cookies: string | Readonly<Record<string, string>> | null | undefined): Session<T> {
+    const name = this.options.cookieName;
+    // Only the session cookie is looked for: the rest of the header is not this call's business.
+    return this.openValue(
+      typeof cookies === 'string' ? readCookie(cookies, name) : cookies?.[name],
+    );
+  }
+
+  /**
+   * The session of a request whose session cookie has `value` (`undefined`: no such cookie), for
+   * an adapter that has read it already; otherwise as {@link open}.
+   */
+  openValue(value: string | undefined): Session<T> {
     const o = this.options;
-    const jar = typeof cookies === 'string' ? parseCookie(cookies) : cookies;
-    const value = jar?.[o.cookieName];
     let sessionKey: string | null = null;
     if (value !== undefined) {
       sessionKey = (o.store.isValidKey?.(value) ?? isValidSessionKey(value)) ? value : null;
@@ -233,9 +250,8 @@ export class SessionManager<T extends SessionData = SessionData> {
     // After the save: the stored data may hold other requests' changes, and a new session's
     // creation time.
     const maxAge = await session.cookieMaxAge();
-    const options = maxAge === undefined ? this.#cookie : { ...this.#cookie, maxAge };
     return {
-      setCookie: serializeCookie(o.cookieName, session.sessionKey ?? '', options),
+      setCookie: this.#cookie.serialize(session.sessionKey ?? '', maxAge),
       vary: true,
       cacheControlPrivate: o.cacheControlPrivate,
     };

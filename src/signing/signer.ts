@@ -1,12 +1,66 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { ImproperlyConfigured } from '../improperly-configured.js';
 import { BadSignature } from './errors.js';
 import { JsonSerializer, type Serializer } from './json-serializer.js';
-import { deriveKey, HASH_ALGORITHMS, type HashAlgorithm } from './salted-hmac.js';
+import { deriveKey, HASH_ALGORITHMS, type HashAlgorithm, HmacKey } from './salted-hmac.js';
 
 // Django's _SEP_UNSAFE, `^[A-z0-9-_=]*$`: the range A-z also spans the six characters [\]^_`.
 const SEP_UNSAFE = /^[\x41-\x7a0-9=-]*$/;
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const BASE64URL_VALUES = new Int8Array(128).fill(-1);
+for (const [index, char] of [
+  ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_',
+].entries()) {
+  BASE64URL_VALUES[char.charCodeAt(0)] = index;
+}
+
+/**
+ * Zlib never makes fewer than 10 bytes of a payload of 2 bytes or more: 6 of framing (header and
+ * Adler-32), and a deflate block of at least 30 bits (3 of block header, the first byte as a
+ * literal of at least 8 bits, at least one match of at least 12 bits for the rest, since a
+ * dynamic-Huffman header alone exceeds that, and the end-of-block code of 7 bits). Compression is
+ * kept only when 2 bytes shorter, so it cannot win below this many bytes and is not attempted.
+ */
+const MIN_COMPRESSIBLE_BYTES = 12;
+
+/**
+ * Whether zlib cannot shorten `data` by 2 bytes, so that deflating it would be wasted (Django
+ * then keeps the plain form anyway). True below {@link MIN_COMPRESSIBLE_BYTES}, and up to 24
+ * bytes when no 3 bytes repeat (deflate's shortest match is 3 bytes, so every byte is then a
+ * literal) and the literals cannot fit: a stored block costs 5 bytes over the data, a fixed one
+ * at least 8 bits per literal, a dynamic one at least 26 bits of header plus the data's entropy
+ * (no Huffman code beats it), and zlib adds 6 bytes of framing.
+ */
+function cannotCompress(data: Buffer): boolean {
+  const n = data.length;
+  if (n < MIN_COMPRESSIBLE_BYTES) return true;
+  if (n > 24) return false;
+  for (let i = 0; i + 2 < n; i++) {
+    for (let j = i + 1; j + 2 < n; j++) {
+      if (data[i] === data[j] && data[i + 1] === data[j + 1] && data[i + 2] === data[j + 2]) {
+        return false;
+      }
+    }
+  }
+  // n·H in bits = n·log2(n) − Σ c·log2(c) over the byte counts c.
+  let bits = n * Math.log2(n);
+  for (let i = 0; i < n; i++) {
+    let seen = false;
+    let count = 0;
+    for (let j = 0; j < n; j++) {
+      if (data[j] === data[i]) {
+        if (j < i) seen = true;
+        count++;
+      }
+    }
+    if (!seen) bits -= count * Math.log2(count);
+  }
+  // Compressed is kept when its length < n - 1; it is at least 6 + (26 + n·H) / 8 bytes. One
+  // bit of margin for rounding.
+  return 6 + (26 + bits - 1) / 8 >= n - 1;
+}
 
 /** The largest decompressed payload `unsignObject`/`loads` accept by default: 1 MiB. */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 1024 * 1024;
@@ -67,9 +121,18 @@ function checkSecret(secret: unknown, option: string): asserts secret is string 
   }
 }
 
-function sameBytes(a: Buffer, b: Buffer): boolean {
-  // A length mismatch reveals only the length, which the algorithm already makes public.
-  return a.length === b.length && timingSafeEqual(a, b);
+/**
+ * The bytes of a signature, or `null` unless it is the canonical base64url text of
+ * `digestBytes` bytes (no padding, unused low bits zero): Django compares the text, so a
+ * signature that decodes to the right bytes but is spelled otherwise must not verify.
+ */
+function signatureBytes(signature: string, digestBytes: number): Buffer | null {
+  if (!BASE64URL.test(signature)) return null;
+  const unusedBits = signature.length * 6 - digestBytes * 8;
+  if (unusedBits < 0 || unusedBits >= 6) return null;
+  const last = BASE64URL_VALUES[signature.charCodeAt(signature.length - 1)] ?? -1;
+  if ((last & ((1 << unusedBits) - 1)) !== 0) return null;
+  return Buffer.from(signature, 'base64url');
 }
 
 /**
@@ -119,10 +182,12 @@ export class Signer {
   /** The HMAC hash. */
   readonly algorithm: HashAlgorithm;
   readonly #keySalt: string;
-  /** Derived keys for `secret` then each fallback secret, in order. */
-  readonly #keys: readonly Buffer[];
+  /** Prepared HMAC keys for `secret` then each fallback secret, in order. */
+  readonly #keys: readonly HmacKey[];
   /** Length of a signature: base64url without padding of the digest. */
   readonly #signatureLength: number;
+  /** Length of the raw digest, in bytes. */
+  readonly #digestBytes: number;
 
   /**
    * Validates the options and derives the HMAC keys of the secret and each fallback secret.
@@ -152,10 +217,11 @@ export class Signer {
     this.salt = options.salt || new.target.defaultSalt;
     this.algorithm = algorithm;
     this.#keySalt = `${this.salt}signer`;
-    this.#keys = [secret, ...fallbackSecrets].map((key) =>
-      deriveKey(this.#keySalt, key, algorithm),
+    this.#keys = [secret, ...fallbackSecrets].map(
+      (key) => new HmacKey(algorithm, deriveKey(this.#keySalt, key, algorithm)),
     );
-    this.#signatureLength = createHmac(algorithm, '').digest('base64url').length;
+    this.#digestBytes = this.#keys[0]!.digest('').length;
+    this.#signatureLength = Math.ceil((this.#digestBytes * 8) / 6);
   }
 
   /**
@@ -168,8 +234,8 @@ export class Signer {
     const key =
       secret === undefined || secret.length === 0
         ? this.#keys[0]!
-        : deriveKey(this.#keySalt, secret, this.algorithm);
-    return createHmac(this.algorithm, key).update(value, 'utf8').digest('base64url');
+        : new HmacKey(this.algorithm, deriveKey(this.#keySalt, secret, this.algorithm));
+    return key.digest(value).toString('base64url');
   }
 
   /** Appends the separator and the signature to `value`; always signs with `secret`. */
@@ -190,11 +256,14 @@ export class Signer {
     if (index === -1) throw new BadSignature(`No "${this.sep}" found in value`);
     const value = signedValue.slice(0, index);
     const signature = signedValue.slice(index + this.sep.length);
-    if (signature.length === this.#signatureLength) {
-      const given = Buffer.from(signature, 'utf8');
+    const given =
+      signature.length === this.#signatureLength
+        ? signatureBytes(signature, this.#digestBytes)
+        : null;
+    if (given !== null) {
+      // The raw digests are compared in constant time; the length is public (the algorithm's).
       for (const key of this.#keys) {
-        const expected = createHmac(this.algorithm, key).update(value, 'utf8').digest('base64url');
-        if (sameBytes(given, Buffer.from(expected, 'latin1'))) return value;
+        if (timingSafeEqual(given, key.digest(value))) return value;
       }
     }
     throw new BadSignature(`Signature "${signature}" does not match`);
@@ -211,7 +280,7 @@ export class Signer {
    */
   signObject(value: unknown, options: SignObjectOptions = {}): string {
     const data = (options.serializer ?? JsonSerializer).dumps(value);
-    if (options.compress) {
+    if (options.compress && !cannotCompress(data)) {
       const compressed = deflateSync(data);
       if (compressed.length < data.length - 1)
         return this.sign(`.${compressed.toString('base64url')}`);
