@@ -3,6 +3,7 @@ import type { SecurityLogger } from './security-logger.js';
 import type {
   ClearExpiredOptions,
   DeleteUserSessionsOptions,
+  LoadedVersion,
   SessionMerge,
   SessionRecord,
   SessionStore,
@@ -137,8 +138,8 @@ export function guardStore(store: SessionStore, options: StoreGuardOptions): Ses
   type Full = Required<Pick<SessionStore, 'update' | 'listSessions' | 'deleteUserSessions'>>;
   const full = store as SessionStore & Full;
   if (store.update !== undefined) {
-    guarded.update = (sessionKey: string, merge: SessionMerge) =>
-      call('update', 'update a session', sessionKey, () => full.update(sessionKey, merge));
+    guarded.update = (sessionKey: string, merge: SessionMerge, loaded?: LoadedVersion) =>
+      call('update', 'update a session', sessionKey, () => full.update(sessionKey, merge, loaded));
   }
   if (store.listSessions !== undefined) {
     guarded.listSessions = (userId: string) =>

@@ -33,6 +33,20 @@ export interface SessionRecord {
   readonly userId?: string;
   /** The browser's `User-Agent` given to `setUser`, kept in the user index beside the session. */
   readonly userAgent?: string;
+  /**
+   * Set by a store on load: the stored value exactly as read (the encoded text), which the core
+   * hands back to `update` so that its first compare-and-set needs no second read.
+   */
+  readonly version?: string;
+}
+
+/**
+ * What a request loaded, handed back to {@link SessionStore.update}: the stored value it read
+ * (`version`) and that value's data, as the request holds it now.
+ */
+export interface LoadedVersion {
+  readonly version: string;
+  readonly data: SessionData;
 }
 
 /**
@@ -114,13 +128,14 @@ export interface SessionStore {
    * Applies one request's changes to the latest stored data, atomically: reads the record, calls
    * `merge` with its data, and writes the result only if no other write came in between (a
    * compare-and-set on the stored value, a row lock or a file lock), reading again and retrying on
-   * a conflict. Concurrent requests on one session then each keep their own changes. Stores that
+   * a conflict. A compare-and-set store may take `loaded` for its first attempt: merge into
+   * `loaded.data` and write only if the stored value is still `loaded.version`, saving a read. Concurrent requests on one session then each keep their own changes. Stores that
    * cannot do this leave it out, and the core falls back to `save` (the last write wins).
    *
    * @returns the cookie value that finds the record again
    * @throws UpdateError when no live record has the key (a logout or key rotation won)
    */
-  update?(sessionKey: string, merge: SessionMerge): Promise<string>;
+  update?(sessionKey: string, merge: SessionMerge, loaded?: LoadedVersion): Promise<string>;
   /**
    * The live sessions filed under `userId` (see {@link SessionRecord.userId}), in no set order.
    * Only server-side stores with a user index have it.

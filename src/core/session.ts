@@ -76,6 +76,8 @@ export class Session<T extends SessionData = SessionData> {
   #wholeValues = false;
   // The data came from a stored record, so a save may merge into that record.
   #stored = false;
+  // The stored value as loaded, when the store gave it: the first guess of `update`.
+  #version: string | undefined;
 
   /**
    * @param sessionKey - the key from the request's cookie, already validated (or `null`)
@@ -322,8 +324,11 @@ export class Session<T extends SessionData = SessionData> {
     if (mustCreate) {
       this.#sessionKey = await store.create(this.#record(sessionKey, data));
     } else if (store.update !== undefined && this.#stored && !this.#replaceAll) {
-      this.#sessionKey = await store.update(sessionKey, (latest) =>
-        this.#merge(sessionKey, latest),
+      const version = this.#version;
+      this.#sessionKey = await store.update(
+        sessionKey,
+        (latest) => this.#merge(sessionKey, latest),
+        version === undefined ? undefined : { version, data },
       );
       this.#emit({ type: 'saved', merged: true });
     } else {
@@ -335,6 +340,7 @@ export class Session<T extends SessionData = SessionData> {
     this.#replaceAll = false;
     this.#wholeValues = false;
     this.#stored = true;
+    this.#version = undefined;
   }
 
   /**
@@ -466,6 +472,7 @@ export class Session<T extends SessionData = SessionData> {
       return {};
     }
     this.#stored = true;
+    this.#version = record.version;
     // Re-sealed with the current secret: every value is written again.
     if (record.resave === true) this.#modified = true;
     this.#emit({ type: 'loaded', found: true });

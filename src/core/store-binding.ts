@@ -56,7 +56,9 @@ export class StoreBinding {
     const data = codec.decode(encoded) ?? {};
     const now = clock();
     const expiresAt = expiryDate(data[EXPIRY_KEY], now, cookieAge);
-    return expiresAt.getTime() > now.getTime() ? { sessionKey, data, expiresAt } : null;
+    return expiresAt.getTime() > now.getTime()
+      ? { sessionKey, data, expiresAt, version: encoded }
+      : null;
   }
 
   /** The manager's clock, or the system clock before a manager attached the store. */

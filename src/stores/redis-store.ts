@@ -4,6 +4,8 @@ import { CreateError, StoreError, UpdateError } from '../core/errors.js';
 import { sessionKeyHash } from '../core/session-key.js';
 import type {
   DeleteUserSessionsOptions,
+  LoadedVersion,
+  SessionData,
   SessionMerge,
   SessionRecord,
   SessionStore,
@@ -230,18 +232,30 @@ export class RedisStore implements SessionStore {
    * @throws UpdateError when no live record has the key, or it was deleted meanwhile
    * @throws StoreError when Redis fails, or the session kept changing for 50 attempts
    */
-  async update(sessionKey: string, merge: SessionMerge): Promise<string> {
+  async update(sessionKey: string, merge: SessionMerge, loaded?: LoadedVersion): Promise<string> {
     this.#binding.ensureAttached();
     const key = this.#key(sessionKey);
     let filed = '';
+    // The value the request loaded is the first guess: when nothing was written since, the
+    // compare-and-set lands without a second GET.
+    let known = loaded;
     for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
       if (attempt >= EAGER_ATTEMPTS) await delay(Math.random() * 2 * Math.min(attempt, 10));
-      const stored = await this.#run('GET', () => this.#client.get(key));
-      const latest = stored === null ? null : this.#binding.recordOf(sessionKey, stored);
-      if (stored === null || latest === null) {
-        throw new UpdateError('The session no longer exists');
+      let stored: string;
+      let latest: SessionData;
+      if (known !== undefined) {
+        ({ version: stored, data: latest } = known);
+        known = undefined;
+      } else {
+        const read = await this.#run('GET', () => this.#client.get(key));
+        const found = read === null ? null : this.#binding.recordOf(sessionKey, read);
+        if (read === null || found === null) {
+          throw new UpdateError('The session no longer exists');
+        }
+        stored = read;
+        latest = found.data;
       }
-      const record = merge(latest.data);
+      const record = merge(latest);
       const ttl = this.#ttl(record);
       let value = '';
       if (ttl > 0) {

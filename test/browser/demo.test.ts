@@ -28,6 +28,10 @@ const WAIT_MS = 10_000;
 const TEST = { timeout: 60_000 };
 const SECRET = randomBytes(32).toString('base64url');
 const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
+const FIREFOX_ON_WINDOWS =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:126.0) Gecko/20100101 Firefox/126.0';
+const SAFARI_ON_IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 const README_SCREENSHOT = fileURLToPath(new URL('../../docs/demo.png', import.meta.url));
 
 /** A demo on a fresh SQLite file in its own temporary folder. */
@@ -97,12 +101,16 @@ describe('the demo in Chromium', { skip }, () => {
     return new URL(path, running.demo.url).href;
   }
 
-  /** A fresh browser context (its own cookie jar, as another browser would have). */
-  async function newContext(): Promise<BrowserContext> {
+  /**
+   * A fresh browser context (its own cookie jar, as another browser would have), sending
+   * `userAgent` when given.
+   */
+  async function newContext(userAgent?: string): Promise<BrowserContext> {
     assert.ok(browser);
     const context = await browser.newContext({
       baseURL: demoUrl(),
       viewport: { width: 800, height: 600 },
+      ...(userAgent !== undefined && { userAgent }),
     });
     context.setDefaultTimeout(WAIT_MS);
     context.setDefaultNavigationTimeout(WAIT_MS);
@@ -332,6 +340,70 @@ describe('the demo in Chromium', { skip }, () => {
       assert.ok(stored(running, deeKey));
     },
   );
+
+  test(
+    'the devices page lists a user’s sessions and signs the other devices out',
+    TEST,
+    async () => {
+      const laptop = await (await newContext(FIREFOX_ON_WINDOWS)).newPage();
+      const phone = await (await newContext(SAFARI_ON_IPHONE)).newPage();
+      const stranger = await newPage();
+      await logIn(laptop, 'Ada');
+      await advance(60);
+      await logIn(phone, 'Ada');
+      await logIn(stranger, 'Bob');
+
+      await laptop.getByRole('link', { name: 'Your devices' }).click();
+      assert.equal(laptop.url(), demoUrl('/devices'));
+      assert.equal(await heading(laptop), 'Your devices');
+      const devices = laptop.locator('ul.records li');
+      assert.equal(await devices.count(), 2, "Bob's session is not Ada's");
+      // Most recently active first: the phone logged in a minute after the laptop.
+      const [newest, oldest] = await devices.allTextContents();
+      assert.match(newest ?? '', /^Safari 17 on iOS\n/);
+      assert.doesNotMatch(newest ?? '', /This device/);
+      assert.match(oldest ?? '', /^Firefox 126 on Windows This device\n/);
+      assert.match(oldest ?? '', /Signed in \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+      assert.equal(
+        await devices.locator('strong').first().getAttribute('title'),
+        SAFARI_ON_IPHONE,
+        'the whole User-Agent on hover',
+      );
+      const page = await laptop.content();
+      for (const context of [laptop.context(), phone.context()]) {
+        const key = (await sessionCookie(context))?.value ?? '';
+        assert.ok(key !== '' && !page.includes(key), 'never a session key');
+      }
+
+      await submit(laptop, 'Sign out other devices');
+      assert.equal(laptop.url(), demoUrl('/devices'));
+      assert.equal(await text(laptop, '[role=status]'), 'Signed out 1 other device.');
+      assert.equal(await devices.count(), 1);
+      assert.match((await devices.textContent()) ?? '', /^Firefox 126 on Windows This device/);
+      assert.equal(await laptop.getByRole('button', { name: 'Sign out other devices' }).count(), 0);
+      await laptop.reload();
+      assert.equal(await laptop.locator('[role=status]').count(), 0, 'the message is shown once');
+
+      await phone.reload();
+      assert.equal(await heading(phone), `Hello, ${GUEST}`, 'the phone is logged out');
+      await stranger.reload();
+      assert.equal(await heading(stranger), 'Hello, Bob', 'another user is untouched');
+      await laptop.goto('/');
+      assert.equal(await heading(laptop), 'Hello, Ada', 'this device stays logged in');
+
+      // Django's login_required: to the login page, and back to the devices page after it.
+      await phone.goto('/devices');
+      assert.equal(phone.url(), demoUrl('/login?next=%2Fdevices'));
+      await phone.getByLabel('Name', { exact: true }).fill('Ada');
+      await submit(phone, 'Log in');
+      assert.equal(phone.url(), demoUrl('/devices'));
+      assert.equal(await phone.locator('ul.records li').count(), 2);
+      assert.match(
+        (await phone.locator('ul.records li', { hasText: 'This device' }).textContent()) ?? '',
+        /^Safari 17 on iOS/,
+      );
+    },
+  );
 });
 
 describe('the demo over plain HTTP', () => {
@@ -401,5 +473,57 @@ describe('the demo over plain HTTP', () => {
     assert.notEqual(cycled, cookie, 'logging in moves the session to a new key');
     assert.match(await (await get('/', cycled)).text(), /Hello, Alice/);
     assert.match(await (await get('/', cookie)).text(), /Hello, 游客/);
+  });
+
+  /** Logs `name` in from a fresh session: its cookie, and the CSRF token of its forms. */
+  async function logIn(name: string): Promise<{ cookie: string; token: string }> {
+    const form = await get('/login');
+    const fresh = form.headers.getSetCookie()[0]?.split(';')[0] ?? '';
+    const token = /name="csrfToken" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
+    const response = await post('/login', { csrfToken: token, name, expiry: 'default' }, fresh);
+    assert.equal(response.status, 303);
+    const cookie = response.headers.getSetCookie()[0]?.split(';')[0] ?? '';
+    // Logging in made a new token: the home page's log-out form carries it.
+    const home = await get('/', cookie);
+    const cycled = /name="csrfToken" value="([^"]+)"/.exec(await home.text())?.[1] ?? '';
+    assert.notEqual(cycled, '');
+    return { cookie, token: cycled };
+  }
+
+  test('signing out the other devices takes a logged-in user and the CSRF token', async () => {
+    const guest = await get('/devices');
+    assert.equal(guest.status, 303);
+    assert.equal(guest.headers.get('location'), '/login?next=%2Fdevices');
+
+    const here = await logIn('Trent');
+    const there = await logIn('Trent');
+    for (const forged of [{}, { csrfToken: 'x'.repeat(here.token.length) }]) {
+      const refused = await post('/devices/sign-out-others', forged, here.cookie);
+      assert.equal(refused.status, 403);
+    }
+    assert.match(await (await get('/', there.cookie)).text(), /Hello, Trent/);
+
+    const accepted = await post('/devices/sign-out-others', { csrfToken: here.token }, here.cookie);
+    assert.equal(accepted.status, 303);
+    assert.equal(accepted.headers.get('location'), '/devices');
+    assert.match(await (await get('/devices', here.cookie)).text(), /Signed out 1 other device\./);
+    assert.match(await (await get('/', there.cookie)).text(), /Hello, 游客/);
+  });
+
+  test('the login page sends a visitor on only to one of the demo’s own pages', async () => {
+    for (const next of ['https://evil.example/', '//evil.example/', '/nowhere', '/login']) {
+      const page = await (await get(`/login?next=${encodeURIComponent(next)}`)).text();
+      assert.doesNotMatch(page, /name="next"/, next);
+    }
+    const form = await get('/login');
+    const cookie = form.headers.getSetCookie()[0]?.split(';')[0] ?? '';
+    const token = /name="csrfToken" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
+    const response = await post(
+      '/login',
+      { csrfToken: token, name: 'Mallory', expiry: 'default', next: '//evil.example/' },
+      cookie,
+    );
+    assert.equal(response.status, 303);
+    assert.equal(response.headers.get('location'), '/');
   });
 });

@@ -190,7 +190,8 @@ describe('MysqlStore', { skip }, () => {
         const expiresAt = new Date(clock().getTime() + 300_250);
         await store.create({ sessionKey: 'k'.repeat(32), data: { a: 1 }, expiresAt });
         clock.advance(300.249);
-        assert.deepEqual(await store.load('k'.repeat(32)), {
+        const { version: _, ...loaded } = (await store.load('k'.repeat(32))) ?? {};
+        assert.deepEqual(loaded, {
           sessionKey: 'k'.repeat(32),
           data: { a: 1 },
           expiresAt,

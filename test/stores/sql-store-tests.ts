@@ -202,7 +202,9 @@ export function sqlStoreTests(harness: SqlHarness): void {
       };
       await harness.insert(store, [row]);
       const manager = managerFor({ op: 'read' }, store, clock);
-      const loaded = await store.load(row.session_key);
+      const { version, ...loaded } = (await store.load(row.session_key)) ?? {};
+      // A store that gives the stored text back (for update's first compare-and-set) gives it whole.
+      if (version !== undefined) assert.equal(version, row.session_data);
       assert.deepEqual(loaded, {
         sessionKey: row.session_key,
         data: { a: 1, name: 'Zoë' },
@@ -222,7 +224,8 @@ export function sqlStoreTests(harness: SqlHarness): void {
       await harness.insert(store, [
         { session_key: key, session_data: 'x', expire_date: '2023-11-14 23:13:20' },
       ]);
-      assert.deepEqual(await store.load(key), {
+      const { version: _, ...loaded } = (await store.load(key)) ?? {};
+      assert.deepEqual(loaded, {
         sessionKey: key,
         data: {},
         expiresAt: new Date('2023-11-14T23:13:20Z'),

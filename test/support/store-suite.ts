@@ -268,6 +268,35 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       assert.equal(await store.load(rec.sessionKey), null);
     });
 
+    test("a stale loaded version is refused: the merge then sees the other request's write", async (t) => {
+      const { store, clock } = await setup();
+      if (store.update === undefined) return t.skip('the store has no atomic update');
+      const rec = record({ a: 1 }, clock);
+      await store.create(rec);
+      const loaded = await store.load(rec.sessionKey);
+      assert.ok(loaded);
+      if (loaded.version === undefined) return t.skip('the store gives no version on load');
+      await store.update(rec.sessionKey, merging(rec, { other: true }));
+      await store.update(rec.sessionKey, merging(rec, { mine: true }), {
+        version: loaded.version,
+        data: loaded.data,
+      });
+      assert.deepEqual((await store.load(rec.sessionKey))?.data, { a: 1, other: true, mine: true });
+      // A version that is still current is taken as it is.
+      const fresh = await store.load(rec.sessionKey);
+      assert.ok(fresh?.version);
+      await store.update(rec.sessionKey, merging(rec, { last: 1 }), {
+        version: fresh.version,
+        data: fresh.data,
+      });
+      assert.deepEqual((await store.load(rec.sessionKey))?.data, {
+        a: 1,
+        other: true,
+        mine: true,
+        last: 1,
+      });
+    });
+
     test('update writes the expiry the merge gives', async (t) => {
       const { store, clock } = await setup();
       if (store.update === undefined) return t.skip('the store has no atomic update');

@@ -4,6 +4,8 @@ import { sessionKeyHash } from '../../core/session-key.js';
 import type {
   ClearExpiredOptions,
   DeleteUserSessionsOptions,
+  LoadedVersion,
+  SessionData,
   SessionMerge,
   SessionRecord,
   SessionStore,
@@ -229,7 +231,8 @@ export class MysqlStore implements SessionStore {
     if (row === undefined) return null;
     const expiresAt = parseExpireDateText(String(row.expire_date));
     if (expiresAt === null) return null;
-    return { sessionKey, data: codec.decode(String(row.session_data)) ?? {}, expiresAt };
+    const version = String(row.session_data);
+    return { sessionKey, data: codec.decode(version) ?? {}, expiresAt, version };
   }
 
   /**
@@ -295,15 +298,25 @@ export class MysqlStore implements SessionStore {
    * @throws StoreError when the server fails, or other writes to the session won 50 times in a
    *   row
    */
-  async update(sessionKey: string, merge: SessionMerge): Promise<string> {
+  async update(sessionKey: string, merge: SessionMerge, loaded?: LoadedVersion): Promise<string> {
     const codec = this.#binding.codec;
+    // What the request loaded is the first guess: unchanged since, the UPDATE lands at once.
+    let known = loaded;
     await compareAndSet(STORE, async () => {
       const now = expireDateText(this.#binding.clock());
-      const rows = await this.#execute('update a session', this.#sql.load, [sessionKey, now]);
-      const row = (rows as readonly SessionRow[])[0];
-      if (row === undefined) throw new UpdateError('The session no longer exists');
-      const read = String(row.session_data);
-      const record = merge(codec.decode(read) ?? {});
+      let read: string;
+      let latest: SessionData;
+      if (known !== undefined) {
+        ({ version: read, data: latest } = known);
+        known = undefined;
+      } else {
+        const rows = await this.#execute('update a session', this.#sql.load, [sessionKey, now]);
+        const row = (rows as readonly SessionRow[])[0];
+        if (row === undefined) throw new UpdateError('The session no longer exists');
+        read = String(row.session_data);
+        latest = codec.decode(read) ?? {};
+      }
+      const record = merge(latest);
       const data = codec.encode(record.data);
       const expireDate = expireDateText(record.expiresAt);
       const entry = await this.#filable(userIndexEntry(record));

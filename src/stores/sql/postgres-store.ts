@@ -4,6 +4,8 @@ import { sessionKeyHash } from '../../core/session-key.js';
 import type {
   ClearExpiredOptions,
   DeleteUserSessionsOptions,
+  LoadedVersion,
+  SessionData,
   SessionMerge,
   SessionRecord,
   SessionStore,
@@ -225,10 +227,12 @@ export class PostgresStore implements SessionStore {
     const result = await this.#query('load a session', this.#sql.load, [sessionKey, now]);
     const row = result.rows[0] as SessionRow | undefined;
     if (row === undefined) return null;
+    const version = String(row.session_data);
     return {
       sessionKey,
-      data: codec.decode(String(row.session_data)) ?? {},
+      data: codec.decode(version) ?? {},
       expiresAt: new Date(Number(row.expires_at)),
+      version,
     };
   }
 
@@ -292,15 +296,25 @@ export class PostgresStore implements SessionStore {
    * @throws StoreError when the server fails, or other writes to the session won 50 times in a
    *   row
    */
-  async update(sessionKey: string, merge: SessionMerge): Promise<string> {
+  async update(sessionKey: string, merge: SessionMerge, loaded?: LoadedVersion): Promise<string> {
     const codec = this.#binding.codec;
+    // What the request loaded is the first guess: unchanged since, the UPDATE lands at once.
+    let known = loaded;
     await compareAndSet(STORE, async () => {
       const now = this.#binding.clock().toISOString();
-      const { rows } = await this.#query('update a session', this.#sql.load, [sessionKey, now]);
-      const row = rows[0] as SessionRow | undefined;
-      if (row === undefined) throw new UpdateError('The session no longer exists');
-      const read = String(row.session_data);
-      const record = merge(codec.decode(read) ?? {});
+      let read: string;
+      let latest: SessionData;
+      if (known !== undefined) {
+        ({ version: read, data: latest } = known);
+        known = undefined;
+      } else {
+        const { rows } = await this.#query('update a session', this.#sql.load, [sessionKey, now]);
+        const row = rows[0] as SessionRow | undefined;
+        if (row === undefined) throw new UpdateError('The session no longer exists');
+        read = String(row.session_data);
+        latest = codec.decode(read) ?? {};
+      }
+      const record = merge(latest);
       const data = codec.encode(record.data);
       const entry = await this.#filable(userIndexEntry(record));
       const values = [sessionKey, data, record.expiresAt.toISOString()];
