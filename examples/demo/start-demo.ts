@@ -4,12 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { withSession } from '../../src/adapters/node-http.js';
 import type { CookieJar } from '../../src/core/cookie-jar.js';
 import type { Session } from '../../src/core/session.js';
+import { sessionKeyHash } from '../../src/core/session-key.js';
 import { SessionManager } from '../../src/core/session-manager.js';
 import type { SessionStore } from '../../src/core/session-store.js';
 import type { Clock } from '../../src/signing/clock.js';
 import { storeFromUrl } from '../../src/stores/store-from-url.js';
 import {
   cookiesPage,
+  devicesPage,
   EXPIRY_CHOICES,
   type ExpiryChoice,
   errorPage,
@@ -103,8 +105,8 @@ class HttpError extends Error {
 
 /**
  * Starts the demo site: the login/logout app of the Django tutorials, on `keepstate/node`, plus
- * pages for plain and signed cookies and for the stored sessions. It runs the store's `migrate()`
- * when it has one.
+ * pages for plain and signed cookies, for the stored sessions and for the logged-in user's
+ * devices (with "sign out the other devices"). It runs the store's `migrate()` when it has one.
  *
  * @throws ImproperlyConfigured for a bad store URL or a secret shorter than 32 characters
  * @throws StoreError when the store cannot be reached or migrated
@@ -128,7 +130,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   try {
     const manager = new SessionManager<DemoData>({ store, secret, ...(clock && { clock }) });
     await (store as { migrate?: () => Promise<void> }).migrate?.();
-    const routes = demoRoutes(store, clock);
+    const routes = demoRoutes(store, manager, clock);
     const server = createServer(
       withSession(manager, async (req, res, session, cookieJar) => {
         for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
@@ -186,6 +188,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
 
 function demoRoutes(
   store: SessionStore,
+  manager: SessionManager<DemoData>,
   clock: MovableClock | undefined,
 ): Record<string, Record<string, Route>> {
   const routes: Record<string, Record<string, Route>> = {
@@ -215,8 +218,9 @@ function demoRoutes(
       },
     },
     '/login': {
-      async GET({ res, session }) {
-        sendHtml(res, 200, loginPage(await csrfToken(session)));
+      async GET({ res, url, session }) {
+        const next = keptNext(url.searchParams.get('next'));
+        sendHtml(res, 200, loginPage(await csrfToken(session), undefined, '', next));
       },
       async POST({ req, res, session }) {
         const form = await readForm(req);
@@ -230,14 +234,17 @@ function demoRoutes(
           problem = 'Choose how long to stay logged in.';
         }
         if (problem !== undefined) {
-          sendHtml(res, 400, loginPage(await csrfToken(session), problem, name));
+          const next = keptNext(form.get('next'));
+          sendHtml(res, 400, loginPage(await csrfToken(session), problem, name, next));
           return;
         }
         // Django's login(): a new key against session fixation, and a new CSRF token.
         await session.cycleKey();
         await session.update({ name, visits: 0, csrfToken: newToken() });
+        // Filed under the name, so the devices page can list and end this user's sessions.
+        await session.setUser(name, { userAgent: req.headers['user-agent'] });
         await session.setExpiry(EXPIRY_CHOICES[choice as ExpiryChoice].expiry);
-        redirect(res, '/');
+        redirect(res, nextPage(form.get('next')));
       },
     },
     '/logout': {
@@ -350,6 +357,49 @@ function demoRoutes(
         redirect(res, '/sessions');
       },
     },
+    '/devices': {
+      async GET({ res, session }) {
+        const user = await session.getUser();
+        if (user === undefined) {
+          // Django's login_required: log in, then come back here.
+          redirect(res, `/login?next=${encodeURIComponent('/devices')}`);
+          return;
+        }
+        const token = await csrfToken(session);
+        const notice = await session.pop('notice');
+        const devices =
+          store.listSessions === undefined
+            ? null
+            : (await manager.listSessions(user)).sort(
+                (a, b) => b.lastActivity.getTime() - a.lastActivity.getTime(),
+              );
+        const own = session.sessionKey;
+        const view = {
+          user,
+          storeName: store.constructor.name,
+          devices,
+          ownKeyHash: own === null ? null : sessionKeyHash(own),
+          csrfToken: token,
+        };
+        sendHtml(res, 200, devicesPage(view, notice));
+      },
+    },
+    '/devices/sign-out-others': {
+      async POST({ req, res, session }) {
+        await checkCsrfToken(session, await readForm(req));
+        const user = await session.getUser();
+        if (user === undefined) {
+          redirect(res, `/login?next=${encodeURIComponent('/devices')}`);
+          return;
+        }
+        const count = await manager.deleteUserSessions(user, { except: session.sessionKey });
+        await session.set(
+          'notice',
+          `Signed out ${count} other ${count === 1 ? 'device' : 'devices'}.`,
+        );
+        redirect(res, '/devices');
+      },
+    },
     '/style.css': {
       async GET({ res }) {
         res.writeHead(200, {
@@ -374,6 +424,19 @@ function demoRoutes(
     };
   }
   return routes;
+
+  /** `next` when it is one of the demo's pages, else `/`: a login never sends a visitor off-site. */
+  function nextPage(next: string | null): string {
+    if (next === null || next === '/login') return '/';
+    const methods = Object.hasOwn(routes, next) ? routes[next] : undefined;
+    return methods !== undefined && Object.hasOwn(methods, 'GET') ? next : '/';
+  }
+
+  /** `next` for the login form to pass on, when it names a page other than the home page. */
+  function keptNext(next: string | null): string | undefined {
+    const page = nextPage(next);
+    return page === '/' ? undefined : page;
+  }
 }
 
 /**

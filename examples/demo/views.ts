@@ -1,4 +1,4 @@
-import type { SessionRecord } from '../../src/core/session-store.js';
+import type { SessionRecord, UserSession } from '../../src/core/session-store.js';
 
 /** Markup that is already safe: {@link html} inserts it as it is instead of escaping it. */
 export class SafeHtml {
@@ -89,6 +89,7 @@ button.secondary { background: transparent; color: inherit; }
 code, pre { font-family: ui-monospace, monospace; font-size: 0.9rem; overflow-wrap: anywhere; white-space: pre-wrap; }
 ul.records { list-style: none; padding: 0; }
 ul.records li { border: 1px solid var(--muted); border-radius: 0.4rem; padding: 0.5rem 0.8rem; margin: 0.5rem 0; }
+.tag { font-size: 0.8rem; padding: 0.1rem 0.5rem; border-radius: 0.4rem; background: var(--accent); color: #fff; white-space: nowrap; }
 `;
 
 /** A form's hidden CSRF field. */
@@ -115,7 +116,7 @@ export function layout(title: string, content: SafeHtml, notice?: string): strin
 <link rel="stylesheet" href="/style.css">
 </head>
 <body>
-<header><nav><strong>keepstate demo</strong><a href="/">Home</a><a href="/login">Log in</a><a href="/logout">Log out</a><a href="/cookies">Cookies</a><a href="/sessions">Sessions</a></nav></header>
+<header><nav><strong>keepstate demo</strong><a href="/">Home</a><a href="/login">Log in</a><a href="/logout">Log out</a><a href="/devices">Devices</a><a href="/cookies">Cookies</a><a href="/sessions">Sessions</a></nav></header>
 <main>
 ${notice === undefined ? '' : html`<p class="notice" role="status">${notice}</p>`}
 ${content}
@@ -146,13 +147,16 @@ export function homePage(name: string | undefined, summary: SessionSummary | und
             ? 'Your session cookie lasts until the browser closes.'
             : html`Your session expires at ${utc(summary.expiresAt)}, in ${about(summary.expiryAge)} (<code>getExpiryAge()</code> is ${summary.expiryAge}), unless you come back.`
         }</p>
-<p><a href="/login">Log in as someone else</a></p>
+<p><a href="/devices">Your devices</a> · <a href="/login">Log in as someone else</a></p>
 ${postButton('/logout', summary.csrfToken, 'Log out', true)}`;
   return layout('Home', html`<h1>Hello, ${name ?? GUEST}</h1>${body}`);
 }
 
-/** `/login`: a name and an expiry choice. */
-export function loginPage(csrfToken: string, error?: string, name = ''): string {
+/**
+ * `/login`: a name and an expiry choice. `next` is the page to go to afterwards, as Django's
+ * `login_required` passes it; the view checks it is one of the demo's own pages.
+ */
+export function loginPage(csrfToken: string, error?: string, name = '', next?: string): string {
   const choices = Object.entries(EXPIRY_CHOICES).map(
     ([value, { label }]) =>
       html`<label><input type="radio" name="expiry" value="${value}"${value === 'default' ? html` checked` : ''}> ${label}</label>`,
@@ -163,6 +167,7 @@ export function loginPage(csrfToken: string, error?: string, name = ''): string 
 ${error === undefined ? '' : html`<p class="refused" role="alert">${error}</p>`}
 <form method="post" action="/login">
 ${csrfField(csrfToken)}
+${next === undefined ? '' : html`<input type="hidden" name="next" value="${next}">`}
 <label for="name">Name</label>
 <input type="text" id="name" name="name" value="${name}" maxlength="100" required autofocus>
 <fieldset><legend>Keep me logged in for</legend>${choices}</fieldset>
@@ -277,6 +282,84 @@ ${postButton('/sessions/clear-expired', view.csrfToken, 'Clear expired sessions'
 <p class="muted">The same as <code>keepstate clearsessions</code> (Django's <code>manage.py clearsessions</code>).</p>`,
     notice,
   );
+}
+
+/** What the devices page shows. */
+export interface DevicesView {
+  /** The user the visitor's session is filed under (the demo's login name). */
+  readonly user: string;
+  /** The store's class name. */
+  readonly storeName: string;
+  /** The user's live sessions, or `null` when the store keeps no index of users' sessions. */
+  readonly devices: readonly UserSession[] | null;
+  /** `sessionKeyHash` of the visitor's own session key, to mark "This device". */
+  readonly ownKeyHash: string | null;
+  readonly csrfToken: string;
+}
+
+/** `/devices`: the sessions of the logged-in user, and a button that ends all but this one. */
+export function devicesPage(view: DevicesView, notice?: string): string {
+  let listing: SafeHtml;
+  if (view.devices === null) {
+    listing = html`<p>The ${view.storeName} keeps no index of users' sessions, so it cannot list them: try a server-side store.</p>`;
+  } else {
+    const items = view.devices.map(
+      (device) =>
+        html`<li><strong title="${device.userAgent ?? ''}">${describeUserAgent(device.userAgent)}</strong>${device.keyHash === view.ownKeyHash ? html` <span class="tag">This device</span>` : ''}<br>
+<span class="muted">Signed in ${utc(device.createdAt)}<br>Last active ${utc(device.lastActivity)}<br>Expires ${utc(device.expiresAt)}</span></li>`,
+    );
+    const others = view.devices.filter((device) => device.keyHash !== view.ownKeyHash).length;
+    listing = html`<p>${view.user} is signed in on ${view.devices.length === 1 ? '1 device.' : `${view.devices.length} devices, most recently active first.`}</p>
+<ul class="records">${items}</ul>
+${others === 0 ? html`<p class="muted">No other device is signed in.</p>` : postButton('/devices/sign-out-others', view.csrfToken, 'Sign out other devices')}`;
+  }
+  return layout(
+    'Your devices',
+    html`<h1>Your devices</h1>
+<p class="muted">keepstate files each session under its user when you log in (<code>setUser()</code>), so it can list them (<code>listSessions()</code>) and end all but this one (<code>deleteUserSessions(user, { except })</code>), say after losing a phone. "Last active" is the session's last save; each visit to the home page saves it.</p>
+${listing}`,
+    notice,
+  );
+}
+
+const BROWSERS: readonly (readonly [string, RegExp])[] = [
+  ['Edge', /\bEdg(?:e|A|iOS)?\/(\d+)/],
+  ['Opera', /\bOPR\/(\d+)/],
+  ['Samsung Internet', /\bSamsungBrowser\/(\d+)/],
+  ['Firefox', /\b(?:Firefox|FxiOS)\/(\d+)/],
+  ['Headless Chrome', /\bHeadlessChrome\/(\d+)/],
+  ['Chrome', /\b(?:Chrome|CriOS)\/(\d+)/],
+  ['Safari', /\bVersion\/(\d+)\S* (?:Mobile\/\S+ )?Safari\//],
+  ['curl', /^curl\/(\d+)/],
+];
+
+const SYSTEMS: readonly (readonly [string, RegExp])[] = [
+  ['Windows', /\bWindows\b/],
+  ['Android', /\bAndroid\b/],
+  ['iOS', /\b(?:iPhone|iPad|iPod)\b/],
+  ['ChromeOS', /\bCrOS\b/],
+  ['macOS', /\bMacintosh\b|\bMac OS X\b/],
+  ['Linux', /\bLinux\b/],
+];
+
+/** How many characters of a `User-Agent` no rule recognises the devices page shows. */
+const MAX_SHOWN_USER_AGENT = 48;
+
+/**
+ * A `User-Agent` as a person would name it: "Firefox 126 on Windows", "Safari 17 on iOS";
+ * one no rule recognises is shown cut short, and a missing one as "Unknown browser". A header
+ * the browser chose, so only a hint: never a way to tell devices apart for security.
+ */
+export function describeUserAgent(userAgent: string | undefined): string {
+  const text = userAgent?.trim() ?? '';
+  if (text === '') return 'Unknown browser';
+  const system = SYSTEMS.find(([, pattern]) => pattern.test(text))?.[0];
+  for (const [name, pattern] of BROWSERS) {
+    const version = pattern.exec(text)?.[1];
+    if (version !== undefined)
+      return system === undefined ? `${name} ${version}` : `${name} ${version} on ${system}`;
+  }
+  return text.length > MAX_SHOWN_USER_AGENT ? `${text.slice(0, MAX_SHOWN_USER_AGENT - 1)}…` : text;
 }
 
 /** An error page. */
