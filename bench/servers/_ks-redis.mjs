@@ -10,6 +10,7 @@ export const redis = new Redis(REDIS_URL, {
   connectTimeout: 2_000,
   commandTimeout: 1_000,
   maxRetriesPerRequest: 1,
+  enableAutoPipelining: true,
 });
 redis.on('error', (err) => console.error('redis client error', err));
 export const store = new RedisStore(redis, { prefix: 'session' });

@@ -1,7 +1,7 @@
 import { b62Decode } from '../signing/base62.js';
-import type { Clock } from '../signing/clock.js';
+import { type Clock, systemClock } from '../signing/clock.js';
 import { BadSignature, SignatureExpired } from '../signing/errors.js';
-import type { Serializer } from '../signing/json-serializer.js';
+import { JsonSerializer, type Serializer } from '../signing/json-serializer.js';
 import { TimestampSigner } from '../signing/timestamp-signer.js';
 import { consoleSecurityLogger, type SecurityLogger } from './security-logger.js';
 import type { SessionData } from './session-store.js';
@@ -30,10 +30,29 @@ export interface SignedSessionData {
   readonly signedAt: Date;
 }
 
+// How much the memo of verified tokens may hold, in bytes of tokens and payloads together, and
+// the largest single entry it takes: a few thousand typical sessions, a bounded cost per process.
+const MEMO_BUDGET = 8 * 1024 * 1024;
+const MEMO_ENTRY_LIMIT = 64 * 1024;
+
+interface Verified {
+  /** The payload's bytes, after inflating: what the serializer reads. */
+  readonly bytes: Buffer;
+  /** Seconds since the epoch, as signed. */
+  readonly signedAt: number;
+  readonly size: number;
+}
+
 /**
  * Encodes session data the way Django's `SessionBase.encode` does (`signing.dumps` with the
  * session salt, compressed when that is shorter) and decodes it back, so a Django app and
  * keepstate can read each other's stored sessions.
+ *
+ * Decoding remembers the tokens it verified (up to 8 MiB of them, oldest dropped first): the
+ * same token on the next request skips the HMAC, the base64 and the inflating, and only its
+ * payload is parsed again (so every caller still gets its own objects). A token is remembered
+ * only once its signature verified, under this codec's secrets and salt, so the memo can never
+ * accept what verifying would refuse; `maxAge` is checked on every decode.
  *
  * @see https://github.com/django/django/blob/main/django/contrib/sessions/backends/base.py
  */
@@ -41,6 +60,9 @@ export class SessionCodec {
   readonly #signer: TimestampSigner;
   readonly #serializer: Serializer | undefined;
   readonly #logger: SecurityLogger;
+  readonly #clock: Clock;
+  readonly #verified = new Map<string, Verified>();
+  #memoSize = 0;
 
   constructor(options: SessionCodecOptions) {
     this.#signer = new TimestampSigner({
@@ -51,6 +73,7 @@ export class SessionCodec {
     });
     this.#serializer = options.serializer;
     this.#logger = options.logger ?? consoleSecurityLogger;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Signs and serializes `data`; the result is what Django stores in `session_data`. */
@@ -70,24 +93,7 @@ export class SessionCodec {
    * not an attack.
    */
   decode(token: string, maxAge?: number): SessionData | null {
-    let value: unknown;
-    try {
-      value = this.#signer.unsignObject(token, {
-        ...(maxAge !== undefined && { maxAge }),
-        ...(this.#serializer && { serializer: this.#serializer }),
-      });
-    } catch (error) {
-      if (error instanceof SignatureExpired) return null;
-      this.#logger.warn(
-        error instanceof BadSignature
-          ? 'Session data corrupted'
-          : 'Session data corrupted: signed, but not decodable',
-      );
-      return null;
-    }
-    if (isPlainObject(value)) return value;
-    this.#logger.warn('Session data corrupted: signed, but not an object');
-    return null;
+    return this.#open(token, maxAge)?.data ?? null;
   }
 
   /**
@@ -98,14 +104,75 @@ export class SessionCodec {
    * @param maxAge - seconds, as for {@link decode}
    */
   decodeWithTimestamp(token: string, maxAge?: number): SignedSessionData | null {
-    const data = this.decode(token, maxAge);
-    if (data === null) return null;
+    const opened = this.#open(token, maxAge);
+    return opened && { data: opened.data, signedAt: new Date(opened.signedAt * 1000) };
+  }
+
+  #open(token: string, maxAge: number | undefined): { data: SessionData; signedAt: number } | null {
+    const serializer = this.#serializer ?? JsonSerializer;
+    const known = this.#verified.get(token);
+    if (known !== undefined) {
+      // The same comparison as TimestampSigner.unsign: expired only when strictly older.
+      if (
+        maxAge !== undefined &&
+        (this.#clock().getTime() - known.signedAt * 1000) / 1000 > maxAge
+      ) {
+        return null;
+      }
+      return { data: serializer.loads(known.bytes) as SessionData, signedAt: known.signedAt };
+    }
+    let bytes: Buffer | undefined;
+    let value: unknown;
+    try {
+      value = this.#signer.unsignObject(token, {
+        ...(maxAge !== undefined && { maxAge }),
+        serializer: {
+          dumps: (data) => serializer.dumps(data),
+          loads: (data) => {
+            bytes = data;
+            return serializer.loads(data);
+          },
+        },
+      });
+    } catch (error) {
+      if (error instanceof SignatureExpired) return null;
+      this.#logger.warn(
+        error instanceof BadSignature
+          ? 'Session data corrupted'
+          : 'Session data corrupted: signed, but not decodable',
+      );
+      this.#logger.event?.({
+        type: 'rejected',
+        reason: error instanceof BadSignature ? 'bad signature' : 'undecodable data',
+      });
+      return null;
+    }
+    if (!isPlainObject(value)) {
+      this.#logger.warn('Session data corrupted: signed, but not an object');
+      this.#logger.event?.({ type: 'rejected', reason: 'not an object' });
+      return null;
+    }
     // The signature covers `payload:timestamp`, and unsigning has just parsed that timestamp, so
     // the field before the last separator is verified and well-formed.
     const sep = this.#signer.sep;
     const signed = token.slice(0, token.lastIndexOf(sep));
-    const timestamp = b62Decode(signed.slice(signed.lastIndexOf(sep) + sep.length));
-    return { data, signedAt: new Date(timestamp * 1000) };
+    const signedAt = b62Decode(signed.slice(signed.lastIndexOf(sep) + sep.length));
+    // A copy of its own: the serializer may have been handed a view into a shared pool slab.
+    if (bytes !== undefined)
+      this.#remember(token, Buffer.from(new Uint8Array(bytes).buffer), signedAt);
+    return { data: value, signedAt };
+  }
+
+  #remember(token: string, bytes: Buffer, signedAt: number): void {
+    const size = token.length + bytes.length;
+    if (size > MEMO_ENTRY_LIMIT) return;
+    for (const [oldest, entry] of this.#verified) {
+      if (this.#memoSize + size <= MEMO_BUDGET) break;
+      this.#verified.delete(oldest);
+      this.#memoSize -= entry.size;
+    }
+    this.#verified.set(token, { bytes, signedAt, size });
+    this.#memoSize += size;
   }
 }
 
