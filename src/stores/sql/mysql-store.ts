@@ -1,6 +1,5 @@
 import { driverFailure } from '../../core/driver-failure.js';
 import { CreateError, type StoreError, UpdateError } from '../../core/errors.js';
-import { sessionKeyHash } from '../../core/session-key.js';
 import type {
   ClearExpiredOptions,
   DeleteUserSessionsOptions,
@@ -17,7 +16,7 @@ import { clearInBatches } from './clear-in-batches.js';
 import { compareAndSet } from './compare-and-set.js';
 import { djangoIndexName } from './django-index-name.js';
 import { expireDateText, parseExpireDateText } from './expire-date-text.js';
-import { ownedBy } from './owned-by.js';
+import { listedSession, ownedBy } from './owned-by.js';
 import { resolveSqlStoreOptions, type SqlStoreOptions } from './sql-store-options.js';
 import { TablePresence } from './table-presence.js';
 import { type UserIndexEntry, userIndexEntry } from './user-index-entry.js';
@@ -358,21 +357,13 @@ export class MysqlStore implements SessionStore {
       userId,
       now,
     ]);
-    return (rows as readonly UserRow[]).flatMap((row) => {
-      const createdAt = parseExpireDateText(String(row.created_at));
-      const lastActivity = parseExpireDateText(String(row.last_activity));
-      const expiresAt = parseExpireDateText(String(row.expire_date));
-      if (createdAt === null || lastActivity === null || expiresAt === null) return [];
-      if (!ownedBy(codec, row.session_data, userId)) return [];
-      const session: UserSession = {
-        keyHash: sessionKeyHash(String(row.session_key)),
-        createdAt,
-        lastActivity,
-        expiresAt,
-        ...(typeof row.user_agent === 'string' && { userAgent: row.user_agent }),
-      };
-      return [session];
-    });
+    return (rows as readonly UserRow[]).flatMap((row) =>
+      listedSession(codec, userId, row, {
+        createdAt: parseExpireDateText(String(row.created_at)),
+        lastActivity: parseExpireDateText(String(row.last_activity)),
+        expiresAt: parseExpireDateText(String(row.expire_date)),
+      }),
+    );
   }
 
   /**

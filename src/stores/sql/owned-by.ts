@@ -1,4 +1,6 @@
 import type { SessionCodec } from '../../core/session-codec.js';
+import { sessionKeyHash } from '../../core/session-key.js';
+import type { UserSession } from '../../core/session-store.js';
 import { sessionUserId } from '../../core/session-user.js';
 
 /**
@@ -13,4 +15,41 @@ export function ownedBy(codec: SessionCodec, encoded: unknown, userId: string): 
   if (typeof encoded !== 'string') return false;
   const data = codec.decode(encoded);
   return data !== null && sessionUserId(data) === userId;
+}
+
+/** The columns of a user index row joined with its session that a listing reads. */
+export interface ListedRow {
+  readonly session_key: unknown;
+  readonly session_data: unknown;
+  readonly user_agent?: unknown;
+}
+
+/** The times of a listed session, as the dialect returned them. */
+export interface ListedTimes {
+  readonly createdAt: Date | null;
+  readonly lastActivity: Date | null;
+  readonly expiresAt: Date | null;
+}
+
+/**
+ * `[the UserSession of row]`, or `[]` when a time did not parse or the data no longer names
+ * `userId` (see {@link ownedBy}): ready for `flatMap` over a listing's rows.
+ */
+export function listedSession(
+  codec: SessionCodec,
+  userId: string,
+  row: ListedRow,
+  { createdAt, lastActivity, expiresAt }: ListedTimes,
+): UserSession[] {
+  if (createdAt === null || lastActivity === null || expiresAt === null) return [];
+  if (!ownedBy(codec, row.session_data, userId)) return [];
+  return [
+    {
+      keyHash: sessionKeyHash(String(row.session_key)),
+      createdAt,
+      lastActivity,
+      expiresAt,
+      ...(typeof row.user_agent === 'string' && { userAgent: row.user_agent }),
+    },
+  ];
 }

@@ -1,6 +1,5 @@
 import { driverFailure } from '../../core/driver-failure.js';
 import { CreateError, type StoreError, UpdateError } from '../../core/errors.js';
-import { sessionKeyHash } from '../../core/session-key.js';
 import type {
   ClearExpiredOptions,
   DeleteUserSessionsOptions,
@@ -16,7 +15,7 @@ import { StoreBinding } from '../../core/store-binding.js';
 import { clearInBatches } from './clear-in-batches.js';
 import { compareAndSet } from './compare-and-set.js';
 import { djangoIndexName } from './django-index-name.js';
-import { ownedBy } from './owned-by.js';
+import { listedSession, ownedBy } from './owned-by.js';
 import { resolveSqlStoreOptions, type SqlStoreOptions } from './sql-store-options.js';
 import { TablePresence } from './table-presence.js';
 import { type UserIndexEntry, userIndexEntry } from './user-index-entry.js';
@@ -357,17 +356,13 @@ export class PostgresStore implements SessionStore {
       userId,
       now,
     ]);
-    return (rows as readonly UserRow[]).flatMap((row) => {
-      if (!ownedBy(codec, row.session_data, userId)) return [];
-      const session: UserSession = {
-        keyHash: sessionKeyHash(String(row.session_key)),
+    return (rows as readonly UserRow[]).flatMap((row) =>
+      listedSession(codec, userId, row, {
         createdAt: new Date(Number(row.created_ms)),
         lastActivity: new Date(Number(row.last_activity_ms)),
         expiresAt: new Date(Number(row.expires_at)),
-        ...(typeof row.user_agent === 'string' && { userAgent: row.user_agent }),
-      };
-      return [session];
-    });
+      }),
+    );
   }
 
   /**

@@ -1,6 +1,5 @@
 import { driverFailure } from '../../core/driver-failure.js';
 import { CreateError, UpdateError } from '../../core/errors.js';
-import { sessionKeyHash } from '../../core/session-key.js';
 import type {
   ClearExpiredOptions,
   DeleteUserSessionsOptions,
@@ -14,7 +13,7 @@ import { StoreBinding } from '../../core/store-binding.js';
 import { clearInBatches } from './clear-in-batches.js';
 import { djangoIndexName } from './django-index-name.js';
 import { expireDateText, parseExpireDateText } from './expire-date-text.js';
-import { ownedBy } from './owned-by.js';
+import { listedSession, ownedBy } from './owned-by.js';
 import { resolveSqlStoreOptions, type SqlStoreOptions } from './sql-store-options.js';
 import { TablePresence } from './table-presence.js';
 import { type UserIndexEntry, userIndexEntry } from './user-index-entry.js';
@@ -400,21 +399,13 @@ export class SqliteStore implements SessionStore {
       'list the sessions of a user',
       () => this.#statement(this.#sql.userSessions).all(userId, now) as UserRow[],
     );
-    return rows.flatMap((row) => {
-      const createdAt = parseExpireDateText(String(row.created_at));
-      const lastActivity = parseExpireDateText(String(row.last_activity));
-      const expiresAt = parseExpireDateText(String(row.expire_date));
-      if (createdAt === null || lastActivity === null || expiresAt === null) return [];
-      if (!ownedBy(codec, row.session_data, userId)) return [];
-      const session: UserSession = {
-        keyHash: sessionKeyHash(String(row.session_key)),
-        createdAt,
-        lastActivity,
-        expiresAt,
-        ...(typeof row.user_agent === 'string' && { userAgent: row.user_agent }),
-      };
-      return [session];
-    });
+    return rows.flatMap((row) =>
+      listedSession(codec, userId, row, {
+        createdAt: parseExpireDateText(String(row.created_at)),
+        lastActivity: parseExpireDateText(String(row.last_activity)),
+        expiresAt: parseExpireDateText(String(row.expire_date)),
+      }),
+    );
   }
 
   /**
