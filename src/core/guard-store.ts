@@ -65,61 +65,67 @@ export function guardStore(store: SessionStore, options: StoreGuardOptions): Ses
     }
   };
   const { tracer, logger } = options;
+  // A store in this process's memory cannot hang, and its own messages name no key: with no
+  // tracer and no event listener its calls go straight through, at no cost.
+  const direct = store.inProcess === true && tracer === undefined && logger?.event === undefined;
   const call = <R>(
     method: string,
     action: string,
     sessionKey: string,
     run: () => Promise<R>,
   ): Promise<R> =>
-    new Promise<R>((resolve, reject) => {
-      const span: Span | undefined = tracer?.startSpan(`keepstate.${method}`, {
-        attributes: { 'keepstate.store': storeName },
-      });
-      const fail = (error: unknown) => {
-        if (!(error instanceof CreateError || error instanceof UpdateError)) {
-          const message = error instanceof Error ? error.message : String(error);
-          span?.setStatus({ code: SPAN_STATUS_ERROR, message });
-          logger?.event?.({ type: 'storeError', operation: method, error: message });
-        }
-        span?.end();
-        reject(error);
-      };
-      const pending = {
-        deadline: Date.now() + milliseconds,
-        expire() {
-          const tag = sessionKey === '' ? '' : `, session ${options.tag(sessionKey)}`;
-          fail(
-            new StoreError(
-              `keepstate: ${storeName} did not ${action} within ${options.timeout} seconds (storeTimeout${tag})`,
-            ),
+    direct
+      ? run()
+      : new Promise<R>((resolve, reject) => {
+          const span: Span | undefined = tracer?.startSpan(`keepstate.${method}`, {
+            attributes: { 'keepstate.store': storeName },
+          });
+          const fail = (error: unknown) => {
+            if (!(error instanceof CreateError || error instanceof UpdateError)) {
+              const message = error instanceof Error ? error.message : String(error);
+              span?.setStatus({ code: SPAN_STATUS_ERROR, message });
+              logger?.event?.({ type: 'storeError', operation: method, error: message });
+            }
+            span?.end();
+            reject(error);
+          };
+          const pending = {
+            deadline: Date.now() + milliseconds,
+            expire() {
+              const tag = sessionKey === '' ? '' : `, session ${options.tag(sessionKey)}`;
+              fail(
+                new StoreError(
+                  `keepstate: ${storeName} did not ${action} within ${options.timeout} seconds (storeTimeout${tag})`,
+                ),
+              );
+            },
+          };
+          inFlight.add(pending);
+          // Kept referenced while calls are in flight (as a timer per call would be), and cleared
+          // once none are.
+          sweeper ??= setInterval(sweep, sweepEvery);
+          let result: Promise<R>;
+          try {
+            result = run();
+          } catch (error) {
+            result = Promise.reject(error);
+          }
+          // Settling after the deadline is a no-op, and a late rejection is handled here, so it can
+          // never crash the process.
+          result.then(
+            (value) => {
+              if (!inFlight.delete(pending)) return;
+              span?.end();
+              resolve(value);
+            },
+            (error: unknown) => {
+              if (!inFlight.delete(pending)) return;
+              if (sessionKey !== '')
+                scrub(error, sessionKey, `[session ${options.tag(sessionKey)}]`);
+              fail(error);
+            },
           );
-        },
-      };
-      inFlight.add(pending);
-      // Kept referenced while calls are in flight (as a timer per call would be), and cleared
-      // once none are.
-      sweeper ??= setInterval(sweep, sweepEvery);
-      let result: Promise<R>;
-      try {
-        result = run();
-      } catch (error) {
-        result = Promise.reject(error);
-      }
-      // Settling after the deadline is a no-op, and a late rejection is handled here, so it can
-      // never crash the process.
-      result.then(
-        (value) => {
-          if (!inFlight.delete(pending)) return;
-          span?.end();
-          resolve(value);
-        },
-        (error: unknown) => {
-          if (!inFlight.delete(pending)) return;
-          if (sessionKey !== '') scrub(error, sessionKey, `[session ${options.tag(sessionKey)}]`);
-          fail(error);
-        },
-      );
-    });
+        });
   const guarded: SessionStore = {
     load: (sessionKey) => call('load', 'load a session', sessionKey, () => store.load(sessionKey)),
     create: (record: SessionRecord) =>

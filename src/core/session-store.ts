@@ -174,6 +174,11 @@ export interface SessionStore {
    */
   readonly selfExpiring?: boolean;
   /**
+   * `true` for stores that keep their records in this process (memory) or in the cookie, so a
+   * call can neither hang nor reach a backend: the manager's guard then skips its deadline.
+   */
+  readonly inProcess?: boolean;
+  /**
    * Whether `value` can be a cookie value of this store. Values that fail are treated as no
    * session before any backend call. Defaults to {@link isValidSessionKey}.
    */

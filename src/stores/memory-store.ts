@@ -66,6 +66,8 @@ interface UserEntry extends Entry {
  *   `pruneInterval` not a non-negative number of seconds
  */
 export class MemoryStore implements SessionStore {
+  /** Records live in this process: no call can hang. */
+  readonly inProcess: boolean = true;
   readonly #entries = new Map<string, Entry>();
   readonly #users = new Map<string, Map<string, UserEntry>>();
   readonly #maxSessions: number;

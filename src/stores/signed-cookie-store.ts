@@ -45,6 +45,8 @@ const SIGNED_VALUE = /^[A-Za-z0-9_\-.:]{8,4096}$/;
 export class SignedCookieStore implements SessionStore {
   /** `true`: a cookie expires by itself, there is nothing on the server to sweep. */
   readonly selfExpiring = true;
+  /** The record is the cookie: no call can hang. */
+  readonly inProcess: boolean = true;
   readonly #binding = new StoreBinding('SignedCookieStore');
   #codec: SessionCodec | null = null;
 

@@ -17,6 +17,8 @@ type Operation = 'load' | 'create' | 'save' | 'update' | 'delete' | 'exists';
 
 /** A MemoryStore whose operations can hang (never settle) or fail with a given error. */
 class FaultyStore extends MemoryStore {
+  // It stands for a remote store, whose calls can hang.
+  override readonly inProcess = false;
   readonly hang = new Set<Operation>();
   readonly fail = new Map<Operation, (sessionKey: string) => unknown>();
   /** Settles every hung call, long after the manager gave up on it: with an error, if given. */
