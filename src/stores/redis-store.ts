@@ -260,10 +260,12 @@ export class RedisStore implements SessionStore {
       let value = '';
       if (ttl > 0) {
         value = this.#binding.codec.encode(record.data);
-        // A retry with the same user and expiry needs no second filing.
-        const filing = JSON.stringify([record.userId, record.expiresAt, record.userAgent]);
-        if (filing !== filed) await this.#file(sessionKey, record, ttl);
-        filed = filing;
+        if (record.userId !== undefined) {
+          // A retry with the same user and expiry needs no second filing.
+          const filing = JSON.stringify([record.userId, record.expiresAt, record.userAgent]);
+          if (filing !== filed) await this.#file(sessionKey, record, ttl);
+          filed = filing;
+        }
       }
       const reply = await this.#run('EVALSHA', () =>
         COMPARE_AND_SET.run(this.#client, key, [stored, value, Math.max(ttl, 0)]),

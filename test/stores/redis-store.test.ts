@@ -247,15 +247,18 @@ describe('RedisStore on a standalone Redis', { skip }, () => {
   test('update merges again when another write came between its read and its write', async () => {
     const clock = testClock();
     const store = attach(new RedisStore(redis, { prefix: PREFIX }), clock);
-    const other = attach(new RedisStore(redis, { prefix: PREFIX }), clock);
     const rec = record(clock, 60, { a: 1 });
     await store.create(rec);
     const seen: unknown[] = [];
     let interfered: Promise<unknown> | undefined;
     await store.update(rec.sessionKey, (latest) => {
       seen.push(latest);
-      // Sent on the same connection before the compare-and-set, so it lands in between.
-      interfered ??= other.save({ ...rec, data: { ...latest, other: true } });
+      // Queued on the same connection before the compare-and-set, so it lands in between.
+      interfered ??= redis.set(
+        `${PREFIX}:${rec.sessionKey}`,
+        encodeSessionData({ ...latest, other: true }, { secret: TEST_SECRET }),
+        'KEEPTTL',
+      );
       return { ...rec, data: { ...latest, mine: true } };
     });
     await interfered;
