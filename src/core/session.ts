@@ -531,7 +531,12 @@ function put(data: SessionData, key: string, value: unknown): void {
   // Any other key is a plain data property of a plain object, which assignment makes just the
   // same, and much faster; only `__proto__` has a setter on Object.prototype.
   if (key === '__proto__') {
-    Object.defineProperty(data, key, { value, writable: true, enumerable: true, configurable: true });
+    Object.defineProperty(data, key, {
+      value,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
   } else {
     data[key] = value;
   }
