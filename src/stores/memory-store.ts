@@ -3,6 +3,7 @@ import { sessionKeyHash } from '../core/session-key.js';
 import type {
   ClearExpiredOptions,
   DeleteUserSessionsOptions,
+  LoadedVersion,
   SessionData,
   SessionMerge,
   SessionRecord,
@@ -121,6 +122,7 @@ export class MemoryStore implements SessionStore {
       sessionKey,
       data: pythonJsonParse(entry.json) as SessionData,
       expiresAt: new Date(entry.expiresAt),
+      version: entry.json,
     };
   }
 
@@ -147,10 +149,15 @@ export class MemoryStore implements SessionStore {
    *
    * @throws UpdateError when no live record has the key
    */
-  async update(sessionKey: string, merge: SessionMerge): Promise<string> {
+  async update(sessionKey: string, merge: SessionMerge, loaded?: LoadedVersion): Promise<string> {
     const previous = this.#live(sessionKey);
     if (previous === undefined) throw new UpdateError('The session no longer exists');
-    const record = merge(pythonJsonParse(previous.json) as SessionData);
+    // Unchanged since the request loaded it (the very text): its data needs no second parse.
+    const latest =
+      loaded !== undefined && loaded.version === previous.json
+        ? loaded.data
+        : (pythonJsonParse(previous.json) as SessionData);
+    const record = merge(latest);
     this.#entries.delete(sessionKey);
     this.#put(sessionKey, record, previous);
     return sessionKey;
