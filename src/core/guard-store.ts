@@ -38,7 +38,8 @@ const SCRUB_DEPTH = 5;
  *   message such as MySQL's `Duplicate entry '<key>'` quotes it).
  *
  * A failure other than `CreateError`/`UpdateError` (which are answers, not failures) is also told
- * to the logger's `event` as a `storeError`, and each call is a span of the `tracer`, when given.
+ * to the logger's `event` as a `storeError`, and each call is a span of the `tracer`, when given
+ * (but not for an `inProcess` store, which gets neither spans nor a deadline).
  *
  * @see https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#data-to-exclude
  */
@@ -64,10 +65,12 @@ export function guardStore(store: SessionStore, options: StoreGuardOptions): Ses
       sweeper = undefined;
     }
   };
-  const { tracer, logger } = options;
-  // A store in this process's memory cannot hang, and its own messages name no key: with no
-  // tracer and no event listener its calls go straight through, at no cost.
-  const direct = store.inProcess === true && tracer === undefined && logger?.event === undefined;
+  const { logger } = options;
+  const tracer = store.inProcess === true ? undefined : options.tracer;
+  // A store in this process's memory cannot hang, its own messages name no key, and a span of a
+  // Map lookup tells nobody anything: unless someone listens for events, its calls go straight
+  // through, at no cost.
+  const direct = store.inProcess === true && logger?.event === undefined;
   const call = <R>(
     method: string,
     action: string,

@@ -6,11 +6,14 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import Database from 'better-sqlite3';
 import { SessionInterrupted, StoreError } from '../../src/core/errors.js';
 import type { SessionEvent } from '../../src/core/security-logger.js';
 import { SessionManager } from '../../src/core/session-manager.js';
 import type { SessionOptions } from '../../src/core/session-options.js';
+import type { SessionStore } from '../../src/core/session-store.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
+import { SqliteStore } from '../../src/stores/sql/sqlite-store.js';
 import { testClock } from '../support/test-clock.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
@@ -21,9 +24,8 @@ trace.setGlobalTracerProvider(
   new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
 );
 
-function setup(options: Partial<SessionOptions> = {}) {
+function setup(options: Partial<SessionOptions> = {}, store: SessionStore = new MemoryStore()) {
   const clock = testClock();
-  const store = new MemoryStore({ clock });
   const events: SessionEvent[] = [];
   const lines: string[] = [];
   const manager = new SessionManager({
@@ -103,39 +105,47 @@ describe('events: what happened to a session, through the logger', () => {
 });
 
 describe('OpenTelemetry: a span per store call, when @opentelemetry/api is installed', () => {
+  /** An SQLite store in memory: a real store, and not an `inProcess` one, so it gets spans. */
+  const sqlite = async () => {
+    const store = new SqliteStore(new Database(':memory:'));
+    await store.migrate();
+    return store;
+  };
+
   test("the application's global tracer gets keepstate.<method> spans, failures marked", async () => {
     exporter.reset();
-    const { manager, store } = setup();
+    const { manager, store } = setup({}, await sqlite());
     const session = manager.open(null);
     await session.set('a', 1);
     await manager.commit(session, 200);
     const cookie = `sessionid=${session.sessionKey}`;
     await manager.open(cookie).get('a');
-    store.load = () => Promise.reject(new StoreError('keepstate: MemoryStore is down'));
+    store.load = () => Promise.reject(new StoreError('keepstate: SqliteStore is down'));
     await assert.rejects(manager.open(cookie).get('a'), StoreError);
     const spans = exporter.getFinishedSpans();
     assert.deepEqual(
       spans.map((span) => span.name),
       ['keepstate.create', 'keepstate.load', 'keepstate.load'],
     );
-    assert.equal(spans[0]?.attributes['keepstate.store'], 'MemoryStore');
+    assert.equal(spans[0]?.attributes['keepstate.store'], 'SqliteStore');
     assert.equal(spans[1]?.status.code, SpanStatusCode.UNSET);
     assert.deepEqual(spans[2]?.status, {
       code: SpanStatusCode.ERROR,
-      message: 'keepstate: MemoryStore is down',
+      message: 'keepstate: SqliteStore is down',
     });
   });
 
-  test('tracer: false sends no span; a tracer of your own gets them instead', async () => {
+  test('tracer: false sends no span; your own tracer gets them; an in-process store none', async () => {
     exporter.reset();
-    const quiet = setup({ tracer: false }).manager;
+    const quiet = setup({ tracer: false }, await sqlite()).manager;
     await quiet.open(null).set('a', 1);
     const own = new InMemorySpanExporter();
     const tracer = new BasicTracerProvider({
       spanProcessors: [new SimpleSpanProcessor(own)],
     }).getTracer('mine');
-    const traced = setup({ tracer }).manager;
-    for (const manager of [quiet, traced]) {
+    const traced = setup({ tracer }, await sqlite()).manager;
+    const inMemory = setup({ tracer }).manager;
+    for (const manager of [quiet, traced, inMemory]) {
       const session = manager.open(null);
       await session.set('a', 1);
       await manager.commit(session, 200);
