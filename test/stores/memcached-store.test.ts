@@ -16,48 +16,16 @@ import {
   memcachedTool,
   startMemcached,
 } from '../support/memcached-server.js';
+import { counting, owned, record } from '../support/records.js';
 import { needService } from '../support/services.js';
 import { storeSuite } from '../support/store-suite.js';
-import { type TestClock, testClock } from '../support/test-clock.js';
+import { testClock } from '../support/test-clock.js';
 
 const PREFIX = `keepstate-test-${randomUUID()}`;
 const DAY = 86_400;
 const quiet = { log() {} };
 
 const skip = await needService('memcached', memcachedTool, 'apt-get install -y memcached');
-
-function record(clock: TestClock, ageSeconds: number, data: SessionRecord['data'] = { a: 1 }) {
-  return {
-    sessionKey: generateSessionKey(),
-    data,
-    expiresAt: new Date(clock().getTime() + ageSeconds * 1000),
-  };
-}
-
-/** A record of `userId`'s, as the core writes it: the user in the data and on the record. */
-function owned(clock: TestClock, ageSeconds: number, userId: string, userAgent?: string) {
-  return {
-    ...record(clock, ageSeconds, { [USER_SESSION_KEYS.userId]: userId }),
-    userId,
-    ...(userAgent !== undefined && { userAgent }),
-  };
-}
-
-/** `client`, with the name of every command sent through it pushed onto `sent`. */
-function counting(client: Client): { client: Client; sent: string[] } {
-  const sent: string[] = [];
-  const proxy = new Proxy(client, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function' || typeof property !== 'string') return value;
-      return (...args: unknown[]) => {
-        sent.push(property);
-        return value.apply(target, args);
-      };
-    },
-  });
-  return { client: proxy, sent };
-}
 
 /**
  * Whether a TTL memcached reports is `seconds`, give or take its one-second clock ticks, with a

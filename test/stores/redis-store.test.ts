@@ -8,14 +8,14 @@ import { isoformat } from '../../src/core/expiry.js';
 import { encodeSessionData } from '../../src/core/session-codec.js';
 import { generateSessionKey, sessionKeyHash } from '../../src/core/session-key.js';
 import { SessionManager } from '../../src/core/session-manager.js';
-import type { SessionRecord } from '../../src/core/session-store.js';
 import { USER_SESSION_KEYS } from '../../src/core/session-user.js';
 import { ImproperlyConfigured } from '../../src/improperly-configured.js';
 import { RedisStore } from '../../src/stores/redis-store.js';
 import { attach, TEST_SECRET } from '../support/attach.js';
+import { counting, owned, record } from '../support/records.js';
 import { needService } from '../support/services.js';
 import { storeSuite } from '../support/store-suite.js';
-import { type TestClock, testClock } from '../support/test-clock.js';
+import { testClock } from '../support/test-clock.js';
 import { vectors } from '../support/vectors.js';
 
 const REDIS_URL = process.env.KEEPSTATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -37,39 +37,6 @@ const skip = await needService(
   },
   'start one (apt-get install -y redis-server; redis-server --port 6379) or set KEEPSTATE_TEST_REDIS_URL',
 );
-
-function record(clock: TestClock, ageSeconds: number, data: SessionRecord['data'] = { a: 1 }) {
-  return {
-    sessionKey: generateSessionKey(),
-    data,
-    expiresAt: new Date(clock().getTime() + ageSeconds * 1000),
-  };
-}
-
-/** A record of `userId`'s, as the core writes it: the user in the data and on the record. */
-function owned(clock: TestClock, ageSeconds: number, userId: string, userAgent?: string) {
-  return {
-    ...record(clock, ageSeconds, { [USER_SESSION_KEYS.userId]: userId }),
-    userId,
-    ...(userAgent !== undefined && { userAgent }),
-  };
-}
-
-/** `client`, with the name of every command sent through it pushed onto `sent`. */
-function counting(client: Redis): { client: Redis; sent: string[] } {
-  const sent: string[] = [];
-  const proxy = new Proxy(client, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function' || typeof property !== 'string') return value;
-      return (...args: unknown[]) => {
-        sent.push(property);
-        return value.apply(target, args);
-      };
-    },
-  });
-  return { client: proxy, sent };
-}
 
 describe('RedisStore on a standalone Redis', { skip }, () => {
   let redis: Redis;
