@@ -51,6 +51,8 @@ export type StartScenarioApp = (
 
 /** A MemoryStore whose reads and writes can be made to fail or hang, as a backend that went down. */
 class FailingStore extends MemoryStore {
+  // It stands for a backend that can go down or hang, so the guard's deadline applies.
+  override readonly inProcess = false;
   failWrites = false;
   failReads = false;
   /** Loads wait, as on a server that accepts the command and never answers, until released. */
