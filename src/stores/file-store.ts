@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CreateError, StoreError, UpdateError } from '../core/errors.js';
 import { EXPIRY_KEY, parseIsoformat } from '../core/expiry.js';
-import { isValidSessionKey, sessionKeyHash } from '../core/session-key.js';
+import { isValidSessionKey } from '../core/session-key.js';
 import type {
   ClearExpiredOptions,
   DeleteUserSessionsOptions,
@@ -20,6 +20,7 @@ import { StoreBinding } from '../core/store-binding.js';
 import { ImproperlyConfigured } from '../improperly-configured.js';
 import { FileLock } from './file-lock.js';
 import { FileUserIndex } from './file-user-index.js';
+import { userSessionOf } from './indexed-session.js';
 
 /** Options of a {@link FileStore}. */
 export interface FileStoreOptions {
@@ -260,13 +261,7 @@ export class FileStore implements SessionStore {
         dead.set(sessionKey, entry.lastActivity);
         continue;
       }
-      listed.push({
-        keyHash: sessionKeyHash(sessionKey),
-        createdAt: new Date(entry.createdAt),
-        lastActivity: new Date(entry.lastActivity),
-        expiresAt: snapshot.record.expiresAt,
-        ...(entry.userAgent !== undefined && { userAgent: entry.userAgent }),
-      });
+      listed.push(userSessionOf(sessionKey, entry, snapshot.record.expiresAt));
     }
     await this.#attempt('write', () => index.remove(userId, dead));
     return listed;

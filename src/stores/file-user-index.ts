@@ -2,28 +2,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileLock } from './file-lock.js';
-
-/** What the index keeps of one session of a user; instants in milliseconds since the epoch. */
-export interface FileUserIndexEntry {
-  /** When the session was first filed under the user. */
-  readonly createdAt: number;
-  /** When the session was last written. */
-  readonly lastActivity: number;
-  /** The expiry the session had at its last write by keepstate: a hint, the session file rules. */
-  readonly expiresAt: number;
-  readonly userAgent?: string;
-}
+import type { IndexedSession } from './indexed-session.js';
 
 /** The content of one user's index file. */
 interface IndexFile {
   /** The user, in full: the file name is only its hash. */
   readonly user: string;
-  readonly sessions: Record<string, FileUserIndexEntry>;
+  readonly sessions: Record<string, IndexedSession>;
 }
 
 /**
  * The user index of a {@link FileStore}: one JSON file per user, `<sha256(userId)>.json`, in a
- * folder of its own, mapping the session keys filed under the user to {@link FileUserIndexEntry}.
+ * folder of its own, mapping the session keys filed under the user to {@link IndexedSession}.
  * Each change rewrites the file under a {@link FileLock} (`<name>.lock`) through a temporary file
  * (`<name>.<12 hex digits>.tmp`) and a rename, so readers need no lock.
  *
@@ -46,7 +36,7 @@ export class FileUserIndex {
    *
    * @throws Error when the index file is not the index of `userId` (edited by hand, say)
    */
-  async read(userId: string): Promise<Map<string, FileUserIndexEntry>> {
+  async read(userId: string): Promise<Map<string, IndexedSession>> {
     return new Map(Object.entries((await this.#load(userId)).sessions));
   }
 
@@ -70,7 +60,7 @@ export class FileUserIndex {
     await this.#makeFolder();
     await this.#locked(userId, async () => {
       const { sessions } = await this.#load(userId);
-      const kept: Record<string, FileUserIndexEntry> = {};
+      const kept: Record<string, IndexedSession> = {};
       for (const [key, old] of Object.entries(sessions)) {
         if (key !== sessionKey && !(old.expiresAt <= entry.at && (await isGone(key)))) {
           kept[key] = old;
@@ -97,7 +87,7 @@ export class FileUserIndex {
     if (keys.size === 0) return;
     await this.#locked(userId, async () => {
       const { sessions } = await this.#load(userId);
-      const kept: Record<string, FileUserIndexEntry> = {};
+      const kept: Record<string, IndexedSession> = {};
       let changed = false;
       for (const [key, entry] of Object.entries(sessions)) {
         const seen = keys.get(key);
@@ -142,7 +132,7 @@ export class FileUserIndex {
     return parsed as IndexFile;
   }
 
-  async #store(userId: string, sessions: Record<string, FileUserIndexEntry>): Promise<void> {
+  async #store(userId: string, sessions: Record<string, IndexedSession>): Promise<void> {
     const file = this.#path(userId);
     const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     const content: IndexFile = { user: userId, sessions };

@@ -1,6 +1,5 @@
 import { driverFailure } from '../core/driver-failure.js';
 import { CreateError, UpdateError } from '../core/errors.js';
-import { sessionKeyHash } from '../core/session-key.js';
 import type {
   DeleteUserSessionsOptions,
   SessionMerge,
@@ -12,6 +11,7 @@ import type {
 import { sessionUserId } from '../core/session-user.js';
 import { StoreBinding } from '../core/store-binding.js';
 import { ImproperlyConfigured } from '../improperly-configured.js';
+import { userSessionOf } from './indexed-session.js';
 import { MemcachedLock } from './memcached-lock.js';
 import {
   type MemcachedIndexField,
@@ -250,13 +250,7 @@ export class MemcachedStore implements SessionStore {
           if (settled(field, now)) stale.push(field);
           return;
         }
-        live.push({
-          keyHash: sessionKeyHash(sessionKey),
-          createdAt: new Date(entry.createdAt),
-          lastActivity: new Date(entry.lastActivity),
-          expiresAt: new Date(entry.expiresAt),
-          ...(entry.userAgent !== undefined && { userAgent: entry.userAgent }),
-        });
+        live.push(userSessionOf(sessionKey, entry));
       }),
     );
     await this.#index.prune(userId, stale);

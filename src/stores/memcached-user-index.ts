@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { driverFailure } from '../core/driver-failure.js';
+import { type IndexedSession, indexedSessionOf } from './indexed-session.js';
 import type { MemcachedLock, MemcachedLockClient } from './memcached-lock.js';
 
 /** The memcached commands a {@link MemcachedUserIndex} sends; a memjs `Client` fits. */
@@ -8,18 +9,10 @@ export interface MemcachedUserIndexClient extends MemcachedLockClient {
   set(key: string, value: string, options: { expires: number }): Promise<boolean>;
 }
 
-/** One session as a user's index holds it; instants in epoch milliseconds. */
-export interface MemcachedIndexEntry {
-  readonly createdAt: number;
-  readonly lastActivity: number;
-  readonly expiresAt: number;
-  readonly userAgent?: string;
-}
-
 /** One session of a user's index, as {@link MemcachedUserIndex.read} found it. */
 export interface MemcachedIndexField {
   readonly sessionKey: string;
-  readonly entry: MemcachedIndexEntry;
+  readonly entry: IndexedSession;
 }
 
 /** How the index is told the time and memcached's exptime, both the store's. */
@@ -33,7 +26,7 @@ export interface MemcachedUserIndexOptions {
   readonly exptime: (expiresAt: Date) => number | null;
 }
 
-type Entries = Record<string, MemcachedIndexEntry>;
+type Entries = Record<string, IndexedSession>;
 
 /**
  * The sessions of each user, for {@link MemcachedStore}'s `listSessions` and
@@ -158,26 +151,8 @@ function parseEntries(value: Buffer | null): Entries {
   const entries: Entries = Object.create(null);
   if (typeof parsed !== 'object' || parsed === null) return entries;
   for (const [sessionKey, raw] of Object.entries(parsed)) {
-    const entry = parseEntry(raw);
+    const entry = indexedSessionOf(raw);
     if (entry !== null) entries[sessionKey] = entry;
   }
   return entries;
-}
-
-function parseEntry(raw: unknown): MemcachedIndexEntry | null {
-  if (typeof raw !== 'object' || raw === null) return null;
-  const { createdAt, lastActivity, expiresAt, userAgent } = raw as Record<string, unknown>;
-  if (
-    !Number.isSafeInteger(createdAt) ||
-    !Number.isSafeInteger(lastActivity) ||
-    !Number.isSafeInteger(expiresAt)
-  ) {
-    return null;
-  }
-  return {
-    createdAt: createdAt as number,
-    lastActivity: lastActivity as number,
-    expiresAt: expiresAt as number,
-    ...(typeof userAgent === 'string' && { userAgent }),
-  };
 }

@@ -1,5 +1,4 @@
 import { CreateError, UpdateError } from '../core/errors.js';
-import { sessionKeyHash } from '../core/session-key.js';
 import type {
   ClearExpiredOptions,
   DeleteUserSessionsOptions,
@@ -14,6 +13,7 @@ import type {
 import type { Clock } from '../signing/clock.js';
 import { systemClock } from '../signing/clock.js';
 import { pythonJsonParse, pythonJsonStringify } from '../signing/python-json.js';
+import { userSessionOf } from './indexed-session.js';
 
 /** Options of a {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -41,7 +41,7 @@ interface Entry {
 // nothing for the user index (bytes per session, docs/PERFORMANCE.md).
 interface UserEntry extends Entry {
   readonly userId: string;
-  readonly userAgent: string | undefined;
+  readonly userAgent?: string;
   readonly createdAt: number;
   readonly lastActivity: number;
 }
@@ -179,13 +179,7 @@ export class MemoryStore implements SessionStore {
     const listed: UserSession[] = [];
     for (const [sessionKey, entry] of sessions) {
       if (entry.expiresAt <= now) continue;
-      listed.push({
-        keyHash: sessionKeyHash(sessionKey),
-        createdAt: new Date(entry.createdAt),
-        lastActivity: new Date(entry.lastActivity),
-        expiresAt: new Date(entry.expiresAt),
-        ...(entry.userAgent !== undefined && { userAgent: entry.userAgent }),
-      });
+      listed.push(userSessionOf(sessionKey, entry));
     }
     return listed;
   }
@@ -279,7 +273,7 @@ export class MemoryStore implements SessionStore {
         json,
         expiresAt,
         userId,
-        userAgent: record.userAgent,
+        ...(record.userAgent !== undefined && { userAgent: record.userAgent }),
         createdAt: before?.userId === userId ? before.createdAt : now,
         lastActivity: now,
       };

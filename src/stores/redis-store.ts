@@ -1,7 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { driverFailure } from '../core/driver-failure.js';
 import { CreateError, StoreError, UpdateError } from '../core/errors.js';
-import { sessionKeyHash } from '../core/session-key.js';
 import type {
   DeleteUserSessionsOptions,
   LoadedVersion,
@@ -15,6 +14,7 @@ import type {
 import { sessionUserId } from '../core/session-user.js';
 import { StoreBinding } from '../core/store-binding.js';
 import { ImproperlyConfigured } from '../improperly-configured.js';
+import { userSessionOf } from './indexed-session.js';
 import { RedisScript } from './redis-script.js';
 import {
   type RedisIndexField,
@@ -300,13 +300,7 @@ export class RedisStore implements SessionStore {
         } else if ((await this.#owner(field.sessionKey)).userId !== userId) {
           if (settled(field, now)) stale.push(field);
         } else {
-          live.push({
-            keyHash: sessionKeyHash(field.sessionKey),
-            createdAt: new Date(entry.createdAt),
-            lastActivity: new Date(entry.lastActivity),
-            expiresAt: new Date(entry.expiresAt),
-            ...(entry.userAgent !== undefined && { userAgent: entry.userAgent }),
-          });
+          live.push(userSessionOf(field.sessionKey, entry));
         }
       }),
     );

@@ -1,3 +1,4 @@
+import { type IndexedSession, indexedSessionOf } from './indexed-session.js';
 import { RedisScript, type RedisScriptClient } from './redis-script.js';
 
 /**
@@ -8,21 +9,13 @@ export interface RedisUserIndexClient extends RedisScriptClient {
   hgetall(key: string): Promise<Record<string, string>>;
 }
 
-/** One session as a user's index holds it; instants in epoch milliseconds. */
-export interface RedisIndexEntry {
-  readonly createdAt: number;
-  readonly lastActivity: number;
-  readonly expiresAt: number;
-  readonly userAgent?: string;
-}
-
 /** One field of a user's index, as {@link RedisUserIndex.read} found it. */
 export interface RedisIndexField {
   readonly sessionKey: string;
   /** The field's value as read: a prune removes the field only if it still holds this. */
   readonly text: string;
   /** `null` when the value is not an entry this store wrote. */
-  readonly entry: RedisIndexEntry | null;
+  readonly entry: IndexedSession | null;
 }
 
 // Keeps the createdAt of an entry already there, so the first filing under this user is the
@@ -121,28 +114,12 @@ export class RedisUserIndex {
   }
 }
 
-function parseEntry(text: string): RedisIndexEntry | null {
-  let value: unknown;
+function parseEntry(text: string): IndexedSession | null {
   try {
-    value = JSON.parse(text);
+    return indexedSessionOf(JSON.parse(text));
   } catch {
     return null;
   }
-  if (typeof value !== 'object' || value === null) return null;
-  const { createdAt, lastActivity, expiresAt, userAgent } = value as Record<string, unknown>;
-  if (
-    !Number.isSafeInteger(createdAt) ||
-    !Number.isSafeInteger(lastActivity) ||
-    !Number.isSafeInteger(expiresAt)
-  ) {
-    return null;
-  }
-  return {
-    createdAt: createdAt as number,
-    lastActivity: lastActivity as number,
-    expiresAt: expiresAt as number,
-    ...(typeof userAgent === 'string' && { userAgent }),
-  };
 }
 
 /** `encodeURIComponent`, which throws on a lone surrogate; one is written `%uXXXX` instead. */
