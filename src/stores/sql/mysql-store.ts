@@ -16,7 +16,7 @@ import { clearInBatches } from './clear-in-batches.js';
 import { compareAndSet } from './compare-and-set.js';
 import { djangoIndexName } from './django-index-name.js';
 import { expireDateText, parseExpireDateText } from './expire-date-text.js';
-import { listedSession, ownedBy } from './owned-by.js';
+import { listedSession, ownedSessions } from './owned-by.js';
 import { resolveSqlStoreOptions, type SqlStoreOptions } from './sql-store-options.js';
 import { TablePresence } from './table-presence.js';
 import { type UserIndexEntry, userIndexEntry } from './user-index-entry.js';
@@ -384,14 +384,12 @@ export class MysqlStore implements SessionStore {
     const now = expireDateText(this.#binding.clock());
     const action = 'delete the sessions of a user';
     const rows = await this.#execute(action, this.#sql.candidates, [now, userId]);
-    const owned: string[] = [];
-    const unfiled: string[] = [];
-    for (const row of rows as readonly ListedRow[]) {
-      const sessionKey = String(row.session_key);
-      if (sessionKey === options.except) continue;
-      if (ownedBy(codec, row.session_data, userId)) owned.push(sessionKey);
-      unfiled.push(sessionKey);
-    }
+    const { owned, unfiled } = ownedSessions(
+      codec,
+      userId,
+      rows as readonly ListedRow[],
+      options.except,
+    );
     let deleted = 0;
     for (const keys of chunks(owned)) {
       const sql = `DELETE FROM \`${this.table}\` WHERE session_key IN (${placeholders(keys)})`;

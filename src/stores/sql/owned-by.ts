@@ -53,3 +53,25 @@ export function listedSession(
     },
   ];
 }
+
+/**
+ * What "log out everywhere" does with the candidate rows of `userId` (their index rows joined
+ * with their sessions): `owned`, the keys of the sessions whose data still names the user, to
+ * delete; `unfiled`, every candidate's key, whose index row goes either way. `except` is skipped.
+ */
+export function ownedSessions(
+  codec: SessionCodec,
+  userId: string,
+  rows: readonly ListedRow[],
+  except: string | null | undefined,
+): { owned: string[]; unfiled: string[] } {
+  const owned: string[] = [];
+  const unfiled: string[] = [];
+  for (const row of rows) {
+    const sessionKey = String(row.session_key);
+    if (sessionKey === except) continue;
+    if (ownedBy(codec, row.session_data, userId)) owned.push(sessionKey);
+    unfiled.push(sessionKey);
+  }
+  return { owned, unfiled };
+}

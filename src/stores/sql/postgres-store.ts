@@ -15,7 +15,7 @@ import { StoreBinding } from '../../core/store-binding.js';
 import { clearInBatches } from './clear-in-batches.js';
 import { compareAndSet } from './compare-and-set.js';
 import { djangoIndexName } from './django-index-name.js';
-import { listedSession, ownedBy } from './owned-by.js';
+import { listedSession, ownedSessions } from './owned-by.js';
 import { resolveSqlStoreOptions, type SqlStoreOptions } from './sql-store-options.js';
 import { TablePresence } from './table-presence.js';
 import { type UserIndexEntry, userIndexEntry } from './user-index-entry.js';
@@ -382,14 +382,12 @@ export class PostgresStore implements SessionStore {
     const now = this.#binding.clock().toISOString();
     const action = 'delete the sessions of a user';
     const { rows } = await this.#query(action, this.#sql.candidates, [userId, now]);
-    const owned: string[] = [];
-    const unfiled: string[] = [];
-    for (const row of rows as readonly ListedRow[]) {
-      const sessionKey = String(row.session_key);
-      if (sessionKey === options.except) continue;
-      if (ownedBy(codec, row.session_data, userId)) owned.push(sessionKey);
-      unfiled.push(sessionKey);
-    }
+    const { owned, unfiled } = ownedSessions(
+      codec,
+      userId,
+      rows as readonly ListedRow[],
+      options.except,
+    );
     if (unfiled.length === 0) return 0;
     const result = await this.#query(action, this.#sql.deleteUser, [userId, owned, unfiled]);
     return Number((result.rows[0] as { deleted?: unknown } | undefined)?.deleted ?? 0);

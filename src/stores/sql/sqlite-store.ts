@@ -13,7 +13,7 @@ import { StoreBinding } from '../../core/store-binding.js';
 import { clearInBatches } from './clear-in-batches.js';
 import { djangoIndexName } from './django-index-name.js';
 import { expireDateText, parseExpireDateText } from './expire-date-text.js';
-import { listedSession, ownedBy } from './owned-by.js';
+import { listedSession, ownedSessions } from './owned-by.js';
 import { resolveSqlStoreOptions, type SqlStoreOptions } from './sql-store-options.js';
 import { TablePresence } from './table-presence.js';
 import { type UserIndexEntry, userIndexEntry } from './user-index-entry.js';
@@ -428,13 +428,12 @@ export class SqliteStore implements SessionStore {
       this.#db
         .transaction(() => {
           const rows = this.#statement(this.#sql.candidates).all(now, userId) as CandidateRow[];
+          const { owned, unfiled } = ownedSessions(codec, userId, rows, except);
           let deleted = 0;
-          for (const row of rows) {
-            const sessionKey = String(row.session_key);
-            if (sessionKey === except) continue;
-            if (ownedBy(codec, row.session_data, userId)) {
-              deleted += Number(this.#statement(this.#sql.delete).run(sessionKey).changes);
-            }
+          for (const sessionKey of owned) {
+            deleted += Number(this.#statement(this.#sql.delete).run(sessionKey).changes);
+          }
+          for (const sessionKey of unfiled) {
             this.#statement(this.#sql.unfileUser).run(sessionKey, userId);
           }
           return deleted;
