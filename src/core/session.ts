@@ -298,7 +298,11 @@ export class Session<T extends SessionData = SessionData> {
 
   /** Whether the cookie should last only until the browser closes. */
   async getExpireAtBrowserClose(): Promise<boolean> {
-    const expiry = (await this.#data())[EXPIRY_KEY];
+    return this.#atBrowserClose(await this.#data());
+  }
+
+  #atBrowserClose(data: SessionData): boolean {
+    const expiry = data[EXPIRY_KEY];
     if (expiry === undefined || expiry === null) return this.#settings.expireAtBrowserClose;
     return expiry === 0;
   }
@@ -358,12 +362,13 @@ export class Session<T extends SessionData = SessionData> {
    * {@link getExpiryAge}, cut short by the absolute timeout when one is set.
    */
   async cookieMaxAge(): Promise<number | undefined> {
-    if (await this.getExpireAtBrowserClose()) return undefined;
-    const age = await this.getExpiryAge();
-    const deadline = this.#deadline(await this.#data());
+    const data = await this.#data();
+    if (this.#atBrowserClose(data)) return undefined;
+    const now = this.#settings.clock();
+    const age = expiryAge(data[EXPIRY_KEY], now, this.#settings.cookieAge);
+    const deadline = this.#deadline(data);
     if (deadline === undefined) return age;
-    const left = Math.floor((deadline - this.#settings.clock().getTime()) / 1000);
-    return Math.min(age, left);
+    return Math.min(age, Math.floor((deadline - now.getTime()) / 1000));
   }
 
   // The instant (ms) the absolute timeout ends the session, when one is set and stamped.
