@@ -28,9 +28,36 @@ args = args.filter((a) => a !== '--no-build');
 if (build) run(npm, ['run', 'build', '--silent'], ROOT, 'npm run build');
 if (!existsSync(join(HERE, 'node_modules')))
   run(npm, ['ci', '--no-audit', '--no-fund'], HERE, 'npm ci in bench/');
-if (spawnSync('sh', ['-c', 'command -v wrk'], { stdio: 'ignore' }).status !== 0) {
-  process.stderr.write('bench: wrk not found; install it (Debian: apt-get install -y wrk)\n');
+const has = (command) =>
+  spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+// A fresh machine has neither wrk nor (always) redis-server: install them the way .ci/run installs
+// the test servers, when we may.
+const missing = ['wrk', 'redis-server', 'taskset'].filter((command) => !has(command));
+if (missing.length > 0 && process.getuid?.() === 0 && has('apt-get')) {
+  const packages = missing.map((command) => (command === 'taskset' ? 'util-linux' : command));
+  run('apt-get', ['update', '-qq'], HERE, 'apt-get update');
+  run(
+    'apt-get',
+    ['install', '-y', '-qq', '--no-install-recommends', ...packages],
+    HERE,
+    `apt-get install ${packages.join(' ')}`,
+  );
+}
+for (const command of ['wrk', 'redis-server', 'taskset']) {
+  if (has(command)) continue;
+  const hint = command === 'taskset' ? 'util-linux' : command;
+  process.stderr.write(`bench: ${command} not found; install it (Debian: apt-get install -y ${hint})\n`);
   process.exit(1);
+}
+// The PostgreSQL scenario uses the machine's server; start it as .ci/run does when it is down.
+if (!process.env.BENCH_POSTGRES_URL && has('pg_ctlcluster') && !pgReady()) {
+  const versions = spawnSync('ls', ['/etc/postgresql'], { encoding: 'utf8' }).stdout.split('\n');
+  run(
+    'pg_ctlcluster',
+    ['--skip-systemctl-redirect', versions[0], 'main', 'start'],
+    HERE,
+    'starting PostgreSQL',
+  );
 }
 const ownRedis =
   !process.env.REDIS_URL &&
@@ -51,3 +78,7 @@ const bench = spawnSync(process.execPath, [join(HERE, 'bench.mjs'), ...full, ...
 });
 if (startedRedis) spawnSync('sh', [join(HERE, 'redis.sh'), 'stop'], { stdio: 'inherit' });
 process.exit(bench.status ?? 1);
+
+function pgReady() {
+  return spawnSync('pg_isready', ['-q', '-h', '127.0.0.1'], { stdio: 'ignore' }).status === 0;
+}

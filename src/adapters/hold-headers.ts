@@ -60,8 +60,6 @@ class Held {
   readonly write: Method;
   readonly end: Method;
   readonly flushHeaders: Method;
-  readonly #apply = (headers: SessionHeaders): void => this.apply(headers);
-  readonly #fail = (error: unknown): void => this.fail(error);
 
   constructor(
     res: ServerResponse,
@@ -89,8 +87,12 @@ class Held {
       this.fail(error);
       return;
     }
-    if (decided instanceof Promise) decided.then(this.#apply, this.#fail);
-    else this.apply(decided);
+    if (decided instanceof Promise) {
+      decided.then(
+        (headers) => this.apply(headers),
+        (error: unknown) => this.fail(error),
+      );
+    } else this.apply(decided);
   }
 
   apply({ setCookie, vary, cacheControlPrivate }: SessionHeaders): void {

@@ -35,19 +35,40 @@ export function withSession<T extends SessionData>(
   manager: SessionManager<T>,
   handler: SessionRequestHandler<T>,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  return async (req, res) => {
+  return (req, res) => {
     const { session, cookieJar, commit } = openExchange(manager, req.headers.cookie);
     const started = holdHeaders(res, commit);
+    // A handler that answers synchronously costs no trip through the microtask queue.
+    let result: unknown;
     try {
-      await handler(req, res, session, cookieJar);
+      result = handler(req, res, session, cookieJar);
     } catch (error) {
-      console.error('keepstate: the request handler failed', error);
-      if (!started()) {
-        const { status, body } = failureOf(error);
-        res.statusCode = status;
-        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-        res.end(body);
-      }
+      answerFailure(res, started, error);
+      return DONE;
     }
+    if (!isThenable(result)) return DONE;
+    return Promise.resolve(result).then(ignore, (error: unknown) =>
+      answerFailure(res, started, error),
+    );
   };
+}
+
+const DONE: Promise<void> = Promise.resolve();
+const ignore = (): void => {};
+
+function answerFailure(res: ServerResponse, started: () => boolean, error: unknown): void {
+  console.error('keepstate: the request handler failed', error);
+  if (started()) return;
+  const { status, body } = failureOf(error);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.end(body);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
 }

@@ -96,6 +96,7 @@ function headersOf(
  * varyWithCookie('Accept-Encoding'); // 'Accept-Encoding, Cookie'
  */
 export function varyWithCookie(current: unknown): string | null {
+  if (current === undefined) return 'Cookie';
   const text = Array.isArray(current)
     ? current.join(', ')
     : current === undefined || current === null

@@ -1,5 +1,5 @@
 import { b62Decode } from '../signing/base62.js';
-import { type Clock, systemClock } from '../signing/clock.js';
+import { type Clock, nowMs, systemClock } from '../signing/clock.js';
 import { BadSignature, SignatureExpired } from '../signing/errors.js';
 import { JsonSerializer, type Serializer } from '../signing/json-serializer.js';
 import { TimestampSigner } from '../signing/timestamp-signer.js';
@@ -113,10 +113,7 @@ export class SessionCodec {
     const known = this.#verified.get(token);
     if (known !== undefined) {
       // The same comparison as TimestampSigner.unsign: expired only when strictly older.
-      if (
-        maxAge !== undefined &&
-        (this.#clock().getTime() - known.signedAt * 1000) / 1000 > maxAge
-      ) {
+      if (maxAge !== undefined && (nowMs(this.#clock) - known.signedAt * 1000) / 1000 > maxAge) {
         return null;
       }
       return { data: serializer.loads(known.bytes) as SessionData, signedAt: known.signedAt };

@@ -45,12 +45,23 @@ export interface SessionCommit {
  *
  * @see https://github.com/django/django/blob/main/django/contrib/sessions/middleware.py
  */
+// The decisions that send no cookie, shared: most requests end with one of them.
+const NOTHING: SessionCommit = Object.freeze({
+  setCookie: null,
+  vary: false,
+  cacheControlPrivate: false,
+});
+const VARY: SessionCommit = Object.freeze({
+  setCookie: null,
+  vary: true,
+  cacheControlPrivate: false,
+});
+
 export class SessionManager<T extends SessionData = SessionData> {
   /** The options with Django's defaults filled in. */
   readonly options: ResolvedSessionOptions;
   /** Encodes and decodes session data for the stores that keep Django's encoding. */
   readonly codec: SessionCodec;
-  readonly #cookieSent = new WeakSet<Session<T>>();
   readonly #cookie: CookieSerializer;
   readonly #deletion: string;
   readonly #settings: SessionSettings;
@@ -182,9 +193,7 @@ export class SessionManager<T extends SessionData = SessionData> {
         o.logger.event?.({ type: 'rejected', reason: 'malformed cookie' });
       }
     }
-    const session = new Session<T>(this.#settings, sessionKey);
-    if (value !== undefined) this.#cookieSent.add(session);
-    return session;
+    return new Session<T>(this.#settings, sessionKey, value !== undefined);
   }
 
   /**
@@ -206,11 +215,11 @@ export class SessionManager<T extends SessionData = SessionData> {
   commit(session: Session<T>, status: number): SessionCommit | Promise<SessionCommit> {
     const o = this.options;
     const { accessed, modified } = session;
-    const untouched = { setCookie: null, vary: accessed, cacheControlPrivate: false };
+    const untouched = accessed ? VARY : NOTHING;
     // The visitor's real session is still in the store: deleting its cookie would log them out.
     if (session.storeFailed) return untouched;
     const empty = session.isEmpty();
-    if (empty && this.#cookieSent.has(session)) {
+    if (empty && session.cookieSent) {
       return { setCookie: this.#deletion, vary: true, cacheControlPrivate: o.cacheControlPrivate };
     }
     if (!(modified || o.saveEveryRequest) || empty || status >= 500) return untouched;
@@ -230,7 +239,7 @@ export class SessionManager<T extends SessionData = SessionData> {
     if (!modified && o.touchAfter !== undefined) {
       // Rolling, but saved recently enough: the stored expiry and the cookie's stand.
       const since = await session.secondsSinceSave();
-      if (since !== undefined && since < o.touchAfter) return { ...untouched, vary: true };
+      if (since !== undefined && since < o.touchAfter) return VARY;
     }
     try {
       await session.save();
@@ -243,7 +252,7 @@ export class SessionManager<T extends SessionData = SessionData> {
         o.logger.warn('Session store failed: the session was not saved (failOpen)', {
           error: error.message,
         });
-        return { ...untouched, vary: true };
+        return VARY;
       }
       throw error;
     }

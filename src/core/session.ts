@@ -1,4 +1,4 @@
-import type { Clock } from '../signing/clock.js';
+import { type Clock, nowMs } from '../signing/clock.js';
 import { CreateError, StoreError, UpdateError } from './errors.js';
 import { EXPIRY_KEY, type Expiry, expiryAge, expiryDate, isoformat } from './expiry.js';
 import type { SecurityLogger, SessionEvent } from './security-logger.js';
@@ -80,11 +80,19 @@ export class Session<T extends SessionData = SessionData> {
   #version: string | undefined;
 
   /**
-   * @param sessionKey - the key from the request's cookie, already validated (or `null`)
+   * Whether the request carried a session cookie, valid or refused: an emptied session then
+   * gets a deletion cookie (Django's `SESSION_COOKIE_NAME in request.COOKIES`).
    */
-  constructor(settings: SessionSettings, sessionKey: string | null) {
+  readonly cookieSent: boolean;
+
+  /**
+   * @param sessionKey - the key from the request's cookie, already validated (or `null`)
+   * @param cookieSent - whether the request carried a session cookie, valid or not
+   */
+  constructor(settings: SessionSettings, sessionKey: string | null, cookieSent = false) {
     this.#settings = settings;
     this.#sessionKey = sessionKey;
+    this.cookieSent = cookieSent;
   }
 
   /**
@@ -354,7 +362,7 @@ export class Session<T extends SessionData = SessionData> {
   async secondsSinceSave(): Promise<number | undefined> {
     const stamp = (await this.#data())[TIMEOUT_KEYS.savedAt];
     if (typeof stamp !== 'number') return undefined;
-    return this.#settings.clock().getTime() / 1000 - stamp;
+    return nowMs(this.#settings.clock) / 1000 - stamp;
   }
 
   /**
@@ -465,7 +473,7 @@ export class Session<T extends SessionData = SessionData> {
     }
     if (record !== null) {
       const deadline = this.#deadline(record.data);
-      if (deadline !== undefined && deadline <= this.#settings.clock().getTime()) {
+      if (deadline !== undefined && deadline <= nowMs(this.#settings.clock)) {
         this.#emit({ type: 'expired', reason: 'absoluteTimeout' });
         record = null;
       }

@@ -1,5 +1,5 @@
 import { b62Decode, b62Encode } from './base62.js';
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, nowMs, systemClock } from './clock.js';
 import { SignatureExpired } from './errors.js';
 import { pythonNumberText } from './python-float-repr.js';
 import { Signer, type SignerOptions } from './signer.js';
@@ -40,7 +40,7 @@ export class TimestampSigner extends Signer {
 
   /** Returns the current time as Django writes it: whole Unix seconds (truncated) in base 62. */
   timestamp(): string {
-    return b62Encode(Math.trunc(this.#clock().getTime() / 1000));
+    return b62Encode(Math.trunc(nowMs(this.#clock) / 1000));
   }
 
   /** Appends the separator and the {@link timestamp}, then signs the whole. */
@@ -70,7 +70,7 @@ export class TimestampSigner extends Signer {
     const timestamp = b62Decode(result.slice(index + this.sep.length));
     if (maxAge !== undefined) {
       // Milliseconds first, so that a fractional clock gives 10.5 rather than 10.500000238.
-      const age = (this.#clock().getTime() - timestamp * 1000) / 1000;
+      const age = (nowMs(this.#clock) - timestamp * 1000) / 1000;
       if (age > maxAge) {
         throw new SignatureExpired(
           `Signature age ${pythonNumberText(age)} > ${pythonNumberText(maxAge)} seconds`,

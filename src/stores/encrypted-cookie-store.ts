@@ -14,6 +14,7 @@ import type {
 } from '../core/session-store.js';
 import { StoreBinding } from '../core/store-binding.js';
 import { ImproperlyConfigured } from '../improperly-configured.js';
+import { nowMs } from '../signing/clock.js';
 import type { RevocationStore } from './revocation-store.js';
 
 /** The HKDF purpose the store's keys are derived for (see `StoreContext.deriveKeys`). */
@@ -174,7 +175,7 @@ export class EncryptedCookieStore implements SessionStore {
       payload.issuedAt + cookieAge * 1000,
       ownExpiryTime(payload.data[EXPIRY_KEY], payload.issuedAt) ?? Number.POSITIVE_INFINITY,
     );
-    if (clock().getTime() >= deadline) return null;
+    if (nowMs(clock) >= deadline) return null;
     if (await this.#revoked(payload)) return null;
     this.#opened.set(payload.data, this.#sealedAs(payload));
     const record = { sessionKey: value, data: payload.data, expiresAt: new Date(deadline) };

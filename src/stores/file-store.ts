@@ -18,6 +18,7 @@ import type {
 import { sessionUserId } from '../core/session-user.js';
 import { StoreBinding } from '../core/store-binding.js';
 import { ImproperlyConfigured } from '../improperly-configured.js';
+import { nowMs } from '../signing/clock.js';
 import { FileLock } from './file-lock.js';
 import { FileUserIndex } from './file-user-index.js';
 import { userSessionOf } from './indexed-session.js';
@@ -372,7 +373,7 @@ export class FileStore implements SessionStore {
   async clearExpired(options: ClearExpiredOptions = {}): Promise<number> {
     const prefix = this.#filePrefix();
     // The context first: without it nothing can be decoded, and that is not a file system error.
-    const now = this.#binding.context.clock().getTime();
+    const now = nowMs(this.#binding.context.clock);
     let deleted = 0;
     // The users whose index lists a deleted session, and those sessions' keys.
     const unindex = new Map<string, Map<string, undefined>>();
@@ -479,7 +480,7 @@ export class FileStore implements SessionStore {
     if (userId === undefined) return;
     const index = this.#userIndex();
     const entry = {
-      at: this.#binding.context.clock().getTime(),
+      at: nowMs(this.#binding.context.clock),
       expiresAt: record.expiresAt.getTime(),
       userAgent: record.userAgent,
       fresh,
@@ -557,7 +558,7 @@ export class FileStore implements SessionStore {
       const until = instant(expiry) ?? mtime + (lifetime(expiry) ?? cookieAge) * 1_000_000;
       // Django floors the remaining age to whole seconds and expires at 0 (`get_expiry_age(...)
       // <= 0` in file.py), so a file is gone up to a second before the exact instant.
-      const expired = until - clock().getTime() * 1000 < 1_000_000;
+      const expired = until - nowMs(clock) * 1000 < 1_000_000;
       const expiresAt = new Date(Math.max(-MAX_DATE_MS, Math.min(MAX_DATE_MS, until / 1000)));
       return { record: { sessionKey, data, expiresAt }, expired, ino: stats.ino };
     } catch (error) {

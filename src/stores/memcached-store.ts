@@ -11,6 +11,7 @@ import type {
 import { sessionUserId } from '../core/session-user.js';
 import { StoreBinding } from '../core/store-binding.js';
 import { ImproperlyConfigured } from '../improperly-configured.js';
+import { nowMs } from '../signing/clock.js';
 import { userSessionOf } from './indexed-session.js';
 import { MemcachedLock } from './memcached-lock.js';
 import {
@@ -236,7 +237,7 @@ export class MemcachedStore implements SessionStore {
   async listSessions(userId: string): Promise<UserSession[]> {
     this.#binding.ensureAttached();
     const fields = await this.#index.read(userId);
-    const now = this.#binding.clock().getTime();
+    const now = nowMs(this.#binding.clock);
     const live: UserSession[] = [];
     const stale: MemcachedIndexField[] = [];
     await Promise.all(
@@ -282,7 +283,7 @@ export class MemcachedStore implements SessionStore {
         return this.#run('delete', () => this.#client.delete(this.#key(sessionKey)));
       }),
     );
-    const now = this.#binding.clock().getTime();
+    const now = nowMs(this.#binding.clock);
     const stale = fields.filter((field, i) => deleted[i] === true || settled(field, now));
     await this.#index.prune(userId, stale);
     return deleted.filter(Boolean).length;
@@ -333,7 +334,7 @@ export class MemcachedStore implements SessionStore {
    * an instant less than a second away counts as passed.
    */
   #exptime(expiresAt: Date): number | null {
-    const seconds = Math.floor((expiresAt.getTime() - this.#binding.clock().getTime()) / 1000);
+    const seconds = Math.floor((expiresAt.getTime() - nowMs(this.#binding.clock)) / 1000);
     if (!(seconds > 0)) return null;
     if (seconds <= MAX_RELATIVE_EXPTIME) return seconds;
     // An absolute exptime is read against the server's clock, which is the real one, not the

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { driverFailure } from '../core/driver-failure.js';
+import { nowMs } from '../signing/clock.js';
 import { type IndexedSession, indexedSessionOf } from './indexed-session.js';
 import type { MemcachedLock, MemcachedLockClient } from './memcached-lock.js';
 
@@ -113,7 +114,7 @@ export class MemcachedUserIndex {
       const { value } = await this.#run('get', () => this.#client.get(key));
       const entries = parseEntries(value);
       change(entries);
-      const now = this.#options.clock().getTime();
+      const now = nowMs(this.#options.clock);
       let last = 0;
       for (const [sessionKey, entry] of Object.entries(entries)) {
         if (entry.expiresAt <= now) delete entries[sessionKey];

@@ -10,8 +10,7 @@ import type {
   StoreContext,
   UserSession,
 } from '../core/session-store.js';
-import type { Clock } from '../signing/clock.js';
-import { systemClock } from '../signing/clock.js';
+import { type Clock, nowMs, systemClock } from '../signing/clock.js';
 import { pythonJsonParse, pythonJsonStringify } from '../signing/python-json.js';
 import { userSessionOf } from './indexed-session.js';
 
@@ -175,7 +174,7 @@ export class MemoryStore implements SessionStore {
   async listSessions(userId: string): Promise<UserSession[]> {
     const sessions = this.#users.get(userId);
     if (sessions === undefined) return [];
-    const now = this.#clock().getTime();
+    const now = nowMs(this.#clock);
     const listed: UserSession[] = [];
     for (const [sessionKey, entry] of sessions) {
       if (entry.expiresAt <= now) continue;
@@ -194,7 +193,7 @@ export class MemoryStore implements SessionStore {
   ): Promise<number> {
     const sessions = this.#users.get(userId);
     if (sessions === undefined) return 0;
-    const now = this.#clock().getTime();
+    const now = nowMs(this.#clock);
     let deleted = 0;
     for (const [sessionKey, entry] of [...sessions]) {
       if (sessionKey === options.except) continue;
@@ -209,7 +208,7 @@ export class MemoryStore implements SessionStore {
   }
 
   async clearExpired(options: ClearExpiredOptions = {}): Promise<number> {
-    const now = this.#clock().getTime();
+    const now = nowMs(this.#clock);
     let deleted = 0;
     for (const [key, entry] of this.#entries) {
       if (entry.expiresAt <= now) {
@@ -231,7 +230,7 @@ export class MemoryStore implements SessionStore {
     if (!Number.isSafeInteger(limit) || limit < 0) {
       throw new RangeError(`MemoryStore: list() takes a non-negative integer, got ${limit}`);
     }
-    const now = this.#clock().getTime();
+    const now = nowMs(this.#clock);
     const live: [string, Entry][] = [];
     for (const item of this.#entries) if (item[1].expiresAt > now) live.push(item);
     // The Map is in least-recently-used order: the last `limit` are the most recent.
@@ -247,7 +246,7 @@ export class MemoryStore implements SessionStore {
 
   #live(sessionKey: string): Entry | undefined {
     const entry = this.#entries.get(sessionKey);
-    if (entry === undefined || entry.expiresAt > this.#clock().getTime()) return entry;
+    if (entry === undefined || entry.expiresAt > nowMs(this.#clock)) return entry;
     this.#remove(sessionKey, entry);
     return undefined;
   }
@@ -268,7 +267,7 @@ export class MemoryStore implements SessionStore {
     if (userId === undefined) {
       this.#entries.set(sessionKey, { json, expiresAt });
     } else {
-      const now = this.#clock().getTime();
+      const now = nowMs(this.#clock);
       const entry: UserEntry = {
         json,
         expiresAt,

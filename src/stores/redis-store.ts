@@ -14,6 +14,7 @@ import type {
 import { sessionUserId } from '../core/session-user.js';
 import { StoreBinding } from '../core/store-binding.js';
 import { ImproperlyConfigured } from '../improperly-configured.js';
+import { nowMs } from '../signing/clock.js';
 import { userSessionOf } from './indexed-session.js';
 import { RedisScript } from './redis-script.js';
 import {
@@ -289,7 +290,7 @@ export class RedisStore implements SessionStore {
   async listSessions(userId: string): Promise<UserSession[]> {
     this.#binding.ensureAttached();
     const fields = await this.#run('HGETALL', () => this.#index.read(userId));
-    const now = this.#binding.clock().getTime();
+    const now = nowMs(this.#binding.clock);
     const live: UserSession[] = [];
     const stale: RedisIndexField[] = [];
     await Promise.all(
@@ -329,7 +330,7 @@ export class RedisStore implements SessionStore {
     const deleted = await Promise.all(
       fields.map((field) => this.#deleteOwned(field.sessionKey, userId)),
     );
-    const now = this.#binding.clock().getTime();
+    const now = nowMs(this.#binding.clock);
     const stale = fields.filter((field, i) => deleted[i] === true || settled(field, now));
     await this.#run('EVALSHA', () => this.#index.prune(userId, stale));
     return deleted.filter(Boolean).length;
@@ -397,7 +398,7 @@ export class RedisStore implements SessionStore {
 
   /** Milliseconds from the manager's now until `expiresAt`. */
   #ttl(record: SessionRecord): number {
-    return record.expiresAt.getTime() - this.#binding.clock().getTime();
+    return record.expiresAt.getTime() - nowMs(this.#binding.clock);
   }
 
   async #run<T>(command: string, send: () => Promise<T>): Promise<T> {

@@ -8,6 +8,7 @@ import { EXPIRY_KEY, ownExpiryTime } from '../core/expiry.js';
 import type { SessionCodec } from '../core/session-codec.js';
 import type { SessionRecord, SessionStore, StoreContext } from '../core/session-store.js';
 import { StoreBinding } from '../core/store-binding.js';
+import { nowMs } from '../signing/clock.js';
 
 /** The salt Django's `signed_cookies` engine signs the cookie with. */
 export const SIGNED_COOKIE_SALT = 'django.contrib.sessions.backends.signed_cookies';
@@ -76,7 +77,7 @@ export class SignedCookieStore implements SessionStore {
     const { data, signedAt } = decoded;
     const capped = signedAt.getTime() + cookieAge * 1000;
     const own = ownExpiryTime(data[EXPIRY_KEY], signedAt.getTime());
-    if (own !== null && clock().getTime() >= own) return null;
+    if (own !== null && nowMs(clock) >= own) return null;
     return { sessionKey: value, data, expiresAt: new Date(Math.min(own ?? capped, capped)) };
   }
 
@@ -124,7 +125,7 @@ export class SignedCookieStore implements SessionStore {
   #sign(record: SessionRecord): string {
     const value = this.#signing().encode(record.data);
     const { cookieName, clock } = this.#binding.context;
-    const maxAge = (record.expiresAt.getTime() - clock().getTime()) / 1000;
+    const maxAge = (record.expiresAt.getTime() - nowMs(clock)) / 1000;
     checkCookieSize(
       cookieName,
       sessionCookieBytes(cookieName, value, maxAge),

@@ -1,7 +1,7 @@
 import { parseCookie } from '../cookies/parse-cookie.js';
 import type { SessionManager } from '../core/session-manager.js';
 import type { SessionData } from '../core/session-store.js';
-import type { Clock } from '../signing/clock.js';
+import { type Clock, nowMs } from '../signing/clock.js';
 
 /** Response headers as Node.js and its test tools give them (names in any case). */
 export type HeaderRecord = Readonly<
@@ -89,5 +89,5 @@ function deleted(attributes: readonly string[], clock: Clock): boolean {
     if (name === 'expires') expires = value;
   }
   const instant = expires === undefined ? Number.NaN : Date.parse(expires);
-  return instant <= clock().getTime();
+  return instant <= nowMs(clock);
 }
