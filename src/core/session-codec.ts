@@ -63,6 +63,11 @@ export class SessionCodec {
   readonly #clock: Clock;
   readonly #verified = new Map<string, Verified>();
   #memoSize = 0;
+  // The payload bytes that the last sign or verify serialized or parsed: signing is synchronous,
+  // so the one capturing serializer below is never shared by two calls at once.
+  #bytes: Buffer | undefined;
+  readonly #signOptions: { readonly compress: true; readonly serializer: Serializer };
+  readonly #unsignOptions: { readonly serializer: Serializer };
 
   constructor(options: SessionCodecOptions) {
     this.#signer = new TimestampSigner({
@@ -74,14 +79,33 @@ export class SessionCodec {
     this.#serializer = options.serializer;
     this.#logger = options.logger ?? consoleSecurityLogger;
     this.#clock = options.clock ?? systemClock;
+    const serializer = options.serializer ?? JsonSerializer;
+    const capturing: Serializer = {
+      dumps: (data) => {
+        const bytes = serializer.dumps(data);
+        this.#bytes = bytes;
+        return bytes;
+      },
+      loads: (bytes) => {
+        this.#bytes = bytes;
+        return serializer.loads(bytes);
+      },
+    };
+    this.#signOptions = { compress: true, serializer: capturing };
+    this.#unsignOptions = { serializer: capturing };
   }
 
-  /** Signs and serializes `data`; the result is what Django stores in `session_data`. */
+  /**
+   * Signs and serializes `data`; the result is what Django stores in `session_data`. The token
+   * is remembered as verified (it was signed just now, with this codec's secret and salt), so
+   * reading it back on the next request skips the HMAC.
+   */
   encode(data: SessionData): string {
-    return this.#signer.signObject(data, {
-      compress: true,
-      ...(this.#serializer && { serializer: this.#serializer }),
-    });
+    this.#bytes = undefined;
+    const token = this.#signer.signObject(data, this.#signOptions);
+    const bytes = this.#bytes as Buffer | undefined;
+    if (bytes !== undefined) this.#remember(token, ownCopy(bytes), this.#signedAt(token));
+    return token;
   }
 
   /**
@@ -118,19 +142,13 @@ export class SessionCodec {
       }
       return { data: serializer.loads(known.bytes) as SessionData, signedAt: known.signedAt };
     }
-    let bytes: Buffer | undefined;
+    this.#bytes = undefined;
     let value: unknown;
     try {
-      value = this.#signer.unsignObject(token, {
-        ...(maxAge !== undefined && { maxAge }),
-        serializer: {
-          dumps: (data) => serializer.dumps(data),
-          loads: (data) => {
-            bytes = data;
-            return serializer.loads(data);
-          },
-        },
-      });
+      value = this.#signer.unsignObject(
+        token,
+        maxAge === undefined ? this.#unsignOptions : { ...this.#unsignOptions, maxAge },
+      );
     } catch (error) {
       if (error instanceof SignatureExpired) return null;
       this.#logger.warn(
@@ -149,15 +167,18 @@ export class SessionCodec {
       this.#logger.event?.({ type: 'rejected', reason: 'not an object' });
       return null;
     }
-    // The signature covers `payload:timestamp`, and unsigning has just parsed that timestamp, so
-    // the field before the last separator is verified and well-formed.
+    const signedAt = this.#signedAt(token);
+    const bytes = this.#bytes as Buffer | undefined;
+    if (bytes !== undefined) this.#remember(token, ownCopy(bytes), signedAt);
+    return { data: value, signedAt };
+  }
+
+  // The signature covers `payload:timestamp`, and the token was just signed or verified, so the
+  // field before the last separator is a well-formed timestamp.
+  #signedAt(token: string): number {
     const sep = this.#signer.sep;
     const signed = token.slice(0, token.lastIndexOf(sep));
-    const signedAt = b62Decode(signed.slice(signed.lastIndexOf(sep) + sep.length));
-    // A copy of its own: the serializer may have been handed a view into a shared pool slab.
-    if (bytes !== undefined)
-      this.#remember(token, Buffer.from(new Uint8Array(bytes).buffer), signedAt);
-    return { data: value, signedAt };
+    return b62Decode(signed.slice(signed.lastIndexOf(sep) + sep.length));
   }
 
   #remember(token: string, bytes: Buffer, signedAt: number): void {
@@ -171,6 +192,11 @@ export class SessionCodec {
     this.#verified.set(token, { bytes, signedAt, size });
     this.#memoSize += size;
   }
+}
+
+// A copy of its own: a serializer may hand out a view into a shared pool slab.
+function ownCopy(bytes: Buffer): Buffer {
+  return Buffer.from(new Uint8Array(bytes).buffer);
 }
 
 function isPlainObject(value: unknown): value is SessionData {

@@ -39,6 +39,17 @@ describe('SessionCodec: the memo of verified tokens', () => {
     assert.deepEqual(codec.decode(token), { a: 1 });
   });
 
+  test('what it encoded is remembered, and the token is still what any codec verifies', () => {
+    const { codec } = setup();
+    const small = codec.encode({ a: 1 });
+    const big = codec.encode({ text: 'compress me '.repeat(40) });
+    const fresh = new SessionCodec({ secret: SECRET, logger: { warn() {} } });
+    assert.deepEqual(fresh.decode(small), { a: 1 });
+    assert.deepEqual(fresh.decode(big), { text: 'compress me '.repeat(40) });
+    assert.deepEqual(codec.decode(small), { a: 1 });
+    assert.deepEqual(codec.decode(big), { text: 'compress me '.repeat(40) });
+  });
+
   test('a compressed token comes back the same from the memo', () => {
     const { codec } = setup();
     const data = { text: 'compress me '.repeat(40) };
