@@ -48,11 +48,12 @@ interface Verified {
  * session salt, compressed when that is shorter) and decodes it back, so a Django app and
  * keepstate can read each other's stored sessions.
  *
- * Decoding remembers the tokens it verified (up to 8 MiB of them, oldest dropped first): the
- * same token on the next request skips the HMAC, the base64 and the inflating, and only its
- * payload is parsed again (so every caller still gets its own objects). A token is remembered
- * only once its signature verified, under this codec's secrets and salt, so the memo can never
- * accept what verifying would refuse; `maxAge` is checked on every decode.
+ * The codec remembers the tokens it verified or signed (up to 8 MiB of them, oldest dropped
+ * first): the same token on a later request skips the HMAC, the base64 and the inflating, and
+ * only its payload is parsed again (so every caller still gets its own objects). A token is
+ * remembered only once its signature verified, or once this codec signed it, under its own
+ * secret and salt, so the memo can never accept what verifying would refuse; `maxAge` is
+ * checked on every decode.
  *
  * @see https://github.com/django/django/blob/main/django/contrib/sessions/backends/base.py
  */
