@@ -46,7 +46,9 @@ if (missing.length > 0 && process.getuid?.() === 0 && has('apt-get')) {
 for (const command of ['wrk', 'redis-server', 'taskset']) {
   if (has(command)) continue;
   const hint = command === 'taskset' ? 'util-linux' : command;
-  process.stderr.write(`bench: ${command} not found; install it (Debian: apt-get install -y ${hint})\n`);
+  process.stderr.write(
+    `bench: ${command} not found; install it (Debian: apt-get install -y ${hint})\n`,
+  );
   process.exit(1);
 }
 // The PostgreSQL scenario uses the machine's server; start it as .ci/run does when it is down.
