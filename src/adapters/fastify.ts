@@ -72,31 +72,22 @@ export const sessionPlugin = fp<SessionPluginOptions>(
         return;
       }
       (request as ExchangeRequest)[EXCHANGE] = null;
-      const failed = (error: unknown): void => {
-        // Fastify's error path keeps the reply's headers and a status already set (a redirect's
-        // 302 would win over the error's): clear both.
-        for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
-        reply.code(failureOf(error).status);
-        done(error as Error);
-      };
-      const send = (headers: SessionHeaders): void => {
-        try {
-          addHeaders(reply, headers);
-        } catch (error) {
-          failed(error);
-          return;
-        }
-        done(null, payload);
-      };
       let decided: SessionHeaders | Promise<SessionHeaders>;
       try {
         decided = exchange.commit(reply.statusCode);
       } catch (error) {
-        failed(error);
+        fail(reply, error, done);
         return;
       }
-      if (decided instanceof Promise) decided.then(send, failed);
-      else send(decided);
+      // Only a save waits: the common answer is settled here, with no closure per request.
+      if (!(decided instanceof Promise)) {
+        send(reply, decided, payload, done);
+        return;
+      }
+      decided.then(
+        (headers) => send(reply, headers, payload, done),
+        (error: unknown) => fail(reply, error, done),
+      );
     });
   },
   { name: 'keepstate', fastify: '5.x' },
@@ -107,6 +98,31 @@ const EXCHANGE = Symbol('keepstate.exchange');
 type ExchangeRequest = FastifyRequest & {
   [EXCHANGE]: SessionExchange<SessionData> | null;
 };
+
+type OnSendDone = (error: Error | null, payload?: unknown) => void;
+
+function send(
+  reply: FastifyReply,
+  headers: SessionHeaders,
+  payload: unknown,
+  done: OnSendDone,
+): void {
+  try {
+    addHeaders(reply, headers);
+  } catch (error) {
+    fail(reply, error, done);
+    return;
+  }
+  done(null, payload);
+}
+
+function fail(reply: FastifyReply, error: unknown, done: OnSendDone): void {
+  // Fastify's error path keeps the reply's headers and a status already set (a redirect's 302
+  // would win over the error's): clear both.
+  for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
+  reply.code(failureOf(error).status);
+  done(error as Error);
+}
 
 function addHeaders(
   reply: FastifyReply,

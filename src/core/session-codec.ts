@@ -195,9 +195,11 @@ export class SessionCodec {
   }
 }
 
-// A copy of its own: a serializer may hand out a view into a shared pool slab.
+// A copy of its own: the bytes may be a view into a larger buffer (the inflated or base64-decoded
+// token) or one a serializer reuses. `Buffer.from` copies a small payload into node's pool, with
+// no backing store of its own to allocate and free.
 function ownCopy(bytes: Buffer): Buffer {
-  return Buffer.from(new Uint8Array(bytes).buffer);
+  return Buffer.from(bytes);
 }
 
 function isPlainObject(value: unknown): value is SessionData {
