@@ -11,7 +11,7 @@ const { SqliteStore } = await keepstate('stores/sql/sqlite-store.js');
 
 const dir = mkdtempSync(join(process.env.BENCH_DATA_DIR ?? tmpdir(), 'keepstate-bench-'));
 const db = new Database(join(dir, 'sessions.sqlite3'));
-const store = new SqliteStore(db); // WAL by default; synchronous stays SQLite's default (FULL)
+const store = new SqliteStore(db); // the store's defaults: WAL, synchronous = NORMAL
 await store.migrate();
 const server = await serveHttp('ks-sqlite-http', store);
 onStop(async () => {

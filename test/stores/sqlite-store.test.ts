@@ -165,6 +165,26 @@ describe('SqliteStore', () => {
     other.close();
   });
 
+  test('sets synchronous to NORMAL with WAL, leaves it without, and takes an explicit level', () => {
+    // 0 OFF, 1 NORMAL, 2 FULL (SQLite's default), 3 EXTRA.
+    const level = (db: Database.Database) => db.pragma('synchronous', { simple: true });
+    const plain = new Database(join(dir, 'plain.sqlite3'));
+    new SqliteStore(plain, { wal: false });
+    assert.equal(level(plain), 2);
+    plain.close();
+    const walled = new Database(join(dir, 'walled.sqlite3'));
+    new SqliteStore(walled);
+    assert.equal(level(walled), 1);
+    new SqliteStore(walled, { synchronous: 'FULL' });
+    assert.equal(level(walled), 2);
+    walled.close();
+    assert.throws(
+      () => new SqliteStore(db, { synchronous: 'SOMETIMES' as 'FULL' }),
+      (error: Error) =>
+        error instanceof ImproperlyConfigured && /`synchronous`.*NORMAL/.test(error.message),
+    );
+  });
+
   test('reads every spelling of expire_date Django reads, and compares them as TEXT', async () => {
     // db-012's foreign rows: all name 2023-11-14 23:13:20 UTC.
     const clock = testClock(1_700_003_600);
