@@ -37,14 +37,6 @@ export interface SessionCommit {
   readonly cacheControlPrivate: boolean;
 }
 
-/**
- * Django's `SessionMiddleware` without a framework: {@link open} makes the lazy session of a
- * request from its cookies, {@link commit} saves it after the handler and says which
- * `Set-Cookie` and `Vary` the response needs. Adapters only translate requests and responses
- * around these two calls.
- *
- * @see https://github.com/django/django/blob/main/django/contrib/sessions/middleware.py
- */
 // The decisions that send no cookie, shared: most requests end with one of them.
 const NOTHING: SessionCommit = Object.freeze({
   setCookie: null,
@@ -57,6 +49,14 @@ const VARY: SessionCommit = Object.freeze({
   cacheControlPrivate: false,
 });
 
+/**
+ * Django's `SessionMiddleware` without a framework: {@link open} makes the lazy session of a
+ * request from its cookies, {@link commit} saves it after the handler and says which
+ * `Set-Cookie` and `Vary` the response needs. Adapters only translate requests and responses
+ * around these two calls.
+ *
+ * @see https://github.com/django/django/blob/main/django/contrib/sessions/middleware.py
+ */
 export class SessionManager<T extends SessionData = SessionData> {
   /** The options with Django's defaults filled in. */
   readonly options: ResolvedSessionOptions;
