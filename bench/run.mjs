@@ -35,6 +35,7 @@ const has = (command) =>
 const missing = ['wrk', 'redis-server', 'taskset'].filter((command) => !has(command));
 if (missing.length > 0 && process.getuid?.() === 0 && has('apt-get')) {
   const packages = missing.map((command) => (command === 'taskset' ? 'util-linux' : command));
+  process.env.DEBIAN_FRONTEND ??= 'noninteractive';
   run('apt-get', ['update', '-qq'], HERE, 'apt-get update');
   run(
     'apt-get',
