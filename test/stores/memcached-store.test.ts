@@ -16,7 +16,7 @@ import {
   memcachedTool,
   startMemcached,
 } from '../support/memcached-server.js';
-import { counting, owned, record } from '../support/records.js';
+import { counting, owned, record, updatedRecord } from '../support/records.js';
 import { needService } from '../support/services.js';
 import { storeSuite } from '../support/store-suite.js';
 import { testClock } from '../support/test-clock.js';
@@ -168,16 +168,9 @@ describe('MemcachedStore on a real memcached', { skip }, () => {
   test("update writes Django's encoded data and the merge's expiry, and gives its lock back", async () => {
     const clock = testClock();
     const store = attach(new MemcachedStore(client, { prefix: PREFIX }), clock);
-    const rec = record(clock, 60, { a: 1 });
-    await store.create(rec);
-    await store.update(rec.sessionKey, (latest) => ({
-      ...rec,
-      data: { ...latest, b: 'Zoë' },
-      expiresAt: new Date(clock().getTime() + 3_600_000),
-    }));
-    const key = `${PREFIX}:${rec.sessionKey}`;
+    const { sessionKey, data } = await updatedRecord(store, clock, 3_600);
+    const key = `${PREFIX}:${sessionKey}`;
     const item = await readItem(server.port, key);
-    const data = { a: 1, b: 'Zoë' };
     assert.equal(item?.value, encodeSessionData(data, { secret: TEST_SECRET, clock }));
     assert.ok(item && near(item.ttl, 3_600), `TTL ${item?.ttl}`);
     assert.equal(await readItem(server.port, `${key}.lock`), null);

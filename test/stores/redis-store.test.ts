@@ -12,7 +12,7 @@ import { USER_SESSION_KEYS } from '../../src/core/session-user.js';
 import { ImproperlyConfigured } from '../../src/improperly-configured.js';
 import { RedisStore } from '../../src/stores/redis-store.js';
 import { attach, TEST_SECRET } from '../support/attach.js';
-import { counting, owned, record } from '../support/records.js';
+import { counting, owned, record, updatedRecord } from '../support/records.js';
 import { needService } from '../support/services.js';
 import { storeSuite } from '../support/store-suite.js';
 import { testClock } from '../support/test-clock.js';
@@ -188,15 +188,8 @@ describe('RedisStore on a standalone Redis', { skip }, () => {
   test("update writes Django's encoded data and the merge's TTL, with the same layout as save", async () => {
     const clock = testClock();
     const store = attach(new RedisStore(redis, { prefix: PREFIX }), clock);
-    const rec = record(clock, 60, { a: 1 });
-    await store.create(rec);
-    await store.update(rec.sessionKey, (latest) => ({
-      ...rec,
-      data: { ...latest, b: 'Zoë' },
-      expiresAt: new Date(clock().getTime() + 7_200_000),
-    }));
-    const key = `${PREFIX}:${rec.sessionKey}`;
-    const data = { a: 1, b: 'Zoë' };
+    const { sessionKey, data } = await updatedRecord(store, clock, 7_200);
+    const key = `${PREFIX}:${sessionKey}`;
     assert.equal(await redis.get(key), encodeSessionData(data, { secret: TEST_SECRET, clock }));
     const pttl = await redis.pttl(key);
     assert.ok(pttl > 7_200_000 - 60_000 && pttl <= 7_200_000, `PTTL ${pttl}`);

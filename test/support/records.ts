@@ -1,5 +1,5 @@
 import { generateSessionKey } from '../../src/core/session-key.js';
-import type { SessionRecord } from '../../src/core/session-store.js';
+import type { SessionData, SessionRecord, SessionStore } from '../../src/core/session-store.js';
 import { USER_SESSION_KEYS } from '../../src/core/session-user.js';
 import type { TestClock } from './test-clock.js';
 
@@ -14,6 +14,27 @@ export function record(
     data,
     expiresAt: new Date(clock().getTime() + ageSeconds * 1000),
   };
+}
+
+/**
+ * Creates a record holding `{ a: 1 }`, then `update`s it with a merge that adds `b: 'Zoë'` and
+ * moves its expiry to `ageSeconds` from the clock's now; gives the key and the data the store
+ * must now hold.
+ */
+export async function updatedRecord(
+  store: SessionStore,
+  clock: TestClock,
+  ageSeconds: number,
+): Promise<{ sessionKey: string; data: SessionData }> {
+  if (store.update === undefined) throw new Error('this store cannot update');
+  const rec = record(clock, 60, { a: 1 });
+  await store.create(rec);
+  await store.update(rec.sessionKey, (latest) => ({
+    ...rec,
+    data: { ...latest, b: 'Zoë' },
+    expiresAt: new Date(clock().getTime() + ageSeconds * 1000),
+  }));
+  return { sessionKey: rec.sessionKey, data: { a: 1, b: 'Zoë' } };
 }
 
 /** A record of `userId`'s, as the core writes it: the user in the data and on the record. */

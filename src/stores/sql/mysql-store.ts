@@ -16,7 +16,7 @@ import { clearInBatches } from './clear-in-batches.js';
 import { compareAndSet } from './compare-and-set.js';
 import { djangoIndexName } from './django-index-name.js';
 import { expireDateText, parseExpireDateText } from './expire-date-text.js';
-import { listedSession, ownedSessions } from './owned-by.js';
+import { listedSession, ownedSessions, textTimes } from './owned-by.js';
 import { resolveSqlStoreOptions, type SqlStoreOptions } from './sql-store-options.js';
 import { TablePresence } from './table-presence.js';
 import { type UserIndexEntry, userIndexEntry } from './user-index-entry.js';
@@ -358,11 +358,7 @@ export class MysqlStore implements SessionStore {
       now,
     ]);
     return (rows as readonly UserRow[]).flatMap((row) =>
-      listedSession(codec, userId, row, {
-        createdAt: parseExpireDateText(String(row.created_at)),
-        lastActivity: parseExpireDateText(String(row.last_activity)),
-        expiresAt: parseExpireDateText(String(row.expire_date)),
-      }),
+      listedSession(codec, userId, row, textTimes(row)),
     );
   }
 

@@ -2,6 +2,7 @@ import type { SessionCodec } from '../../core/session-codec.js';
 import { sessionKeyHash } from '../../core/session-key.js';
 import type { UserSession } from '../../core/session-store.js';
 import { sessionUserId } from '../../core/session-user.js';
+import { parseExpireDateText } from './expire-date-text.js';
 
 /**
  * Whether stored session data still belongs to `userId`, read from the data itself (its
@@ -29,6 +30,22 @@ export interface ListedTimes {
   readonly createdAt: Date | null;
   readonly lastActivity: Date | null;
   readonly expiresAt: Date | null;
+}
+
+/** A listed row's times as Django's naive UTC text (`2023-11-28 22:13:20`): SQLite and MySQL. */
+export interface TextTimesRow {
+  readonly created_at: unknown;
+  readonly last_activity: unknown;
+  readonly expire_date: unknown;
+}
+
+/** The {@link ListedTimes} of a row whose times are Django's naive UTC text. */
+export function textTimes(row: TextTimesRow): ListedTimes {
+  return {
+    createdAt: parseExpireDateText(String(row.created_at)),
+    lastActivity: parseExpireDateText(String(row.last_activity)),
+    expiresAt: parseExpireDateText(String(row.expire_date)),
+  };
 }
 
 /**

@@ -14,7 +14,7 @@ import { ImproperlyConfigured } from '../../improperly-configured.js';
 import { clearInBatches } from './clear-in-batches.js';
 import { djangoIndexName } from './django-index-name.js';
 import { expireDateText, parseExpireDateText } from './expire-date-text.js';
-import { listedSession, ownedSessions } from './owned-by.js';
+import { listedSession, ownedSessions, textTimes } from './owned-by.js';
 import { resolveSqlStoreOptions, type SqlStoreOptions } from './sql-store-options.js';
 import { TablePresence } from './table-presence.js';
 import { type UserIndexEntry, userIndexEntry } from './user-index-entry.js';
@@ -429,13 +429,7 @@ export class SqliteStore implements SessionStore {
       'list the sessions of a user',
       () => this.#statement(this.#sql.userSessions).all(userId, now) as UserRow[],
     );
-    return rows.flatMap((row) =>
-      listedSession(codec, userId, row, {
-        createdAt: parseExpireDateText(String(row.created_at)),
-        lastActivity: parseExpireDateText(String(row.last_activity)),
-        expiresAt: parseExpireDateText(String(row.expire_date)),
-      }),
-    );
+    return rows.flatMap((row) => listedSession(codec, userId, row, textTimes(row)));
   }
 
   /**
