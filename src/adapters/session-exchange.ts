@@ -96,12 +96,9 @@ function headersOf(
  * varyWithCookie('Accept-Encoding'); // 'Accept-Encoding, Cookie'
  */
 export function varyWithCookie(current: unknown): string | null {
-  if (current === undefined) return 'Cookie';
-  const text = Array.isArray(current)
-    ? current.join(', ')
-    : current === undefined || current === null
-      ? ''
-      : String(current);
+  // A response without a Vary yet, almost every one: no splitting.
+  if (current === undefined || current === null) return 'Cookie';
+  const text = Array.isArray(current) ? current.join(', ') : String(current);
   const fields = text.split(',').map((field) => field.trim().toLowerCase());
   if (fields.includes('cookie') || fields.includes('*')) return null;
   return text.trim() === '' ? 'Cookie' : `${text}, Cookie`;

@@ -59,7 +59,7 @@ interface Verified {
  */
 export class SessionCodec {
   readonly #signer: TimestampSigner;
-  readonly #serializer: Serializer | undefined;
+  readonly #serializer: Serializer;
   readonly #logger: SecurityLogger;
   readonly #clock: Clock;
   readonly #verified = new Map<string, Verified>();
@@ -77,10 +77,10 @@ export class SessionCodec {
       ...(options.fallbackSecrets && { fallbackSecrets: options.fallbackSecrets }),
       ...(options.clock && { clock: options.clock }),
     });
-    this.#serializer = options.serializer;
+    this.#serializer = options.serializer ?? JsonSerializer;
     this.#logger = options.logger ?? consoleSecurityLogger;
     this.#clock = options.clock ?? systemClock;
-    const serializer = options.serializer ?? JsonSerializer;
+    const serializer = this.#serializer;
     const capturing: Serializer = {
       dumps: (data) => {
         const bytes = serializer.dumps(data);
@@ -134,14 +134,13 @@ export class SessionCodec {
   }
 
   #open(token: string, maxAge: number | undefined): { data: SessionData; signedAt: number } | null {
-    const serializer = this.#serializer ?? JsonSerializer;
     const known = this.#verified.get(token);
     if (known !== undefined) {
       // The same comparison as TimestampSigner.unsign: expired only when strictly older.
       if (maxAge !== undefined && (nowMs(this.#clock) - known.signedAt * 1000) / 1000 > maxAge) {
         return null;
       }
-      return { data: serializer.loads(known.bytes) as SessionData, signedAt: known.signedAt };
+      return { data: this.#serializer.loads(known.bytes) as SessionData, signedAt: known.signedAt };
     }
     this.#bytes = undefined;
     let value: unknown;
