@@ -62,3 +62,31 @@ test('keepstate/node: a handler that throws after end() keeps its response and s
     await server.close();
   }
 });
+
+test('keepstate/node: a synchronous handler is answered, with its cookies, and one that throws gets a 500', async (t) => {
+  const errors = t.mock.method(console, 'error', () => {});
+  const manager = new SessionManager({ store: new MemoryStore(), secret: SCENARIO_SECRET });
+  const server = await startServer(
+    withSession(manager, (req, res, _session, cookieJar) => {
+      if (req.url === '/throw') throw new Error('a synchronous bug');
+      cookieJar.setCookie('seen', 'yes');
+      res.end('sync');
+    }),
+  );
+  try {
+    const ok = await fetch(server.url);
+    assert.equal(ok.status, 200);
+    assert.equal(await ok.text(), 'sync');
+    assert.deepEqual(
+      ok.headers.getSetCookie().map((cookie) => cookie.split(';')[0]),
+      ['seen=yes'],
+    );
+    const failed = await fetch(`${server.url}/throw`);
+    assert.equal(failed.status, 500);
+    await failed.text();
+    assert.equal(errors.mock.callCount(), 1);
+    assert.equal((await fetch(server.url)).status, 200);
+  } finally {
+    await server.close();
+  }
+});
